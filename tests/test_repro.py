@@ -1,0 +1,48 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import environment_report, get_device, seed_everything
+
+
+def draw():
+    return random.random(), float(np.random.rand()), float(torch.rand(()))
+
+
+def test_seed_everything_repeats_all_generators():
+    seed_everything(123)
+    first = draw()
+    seed_everything(123)
+    assert draw() == first
+    seed_everything(124)
+    assert draw() != first
+
+
+def test_seed_out_of_range():
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(-1)
+
+
+def test_get_device_override_and_env(monkeypatch):
+    assert get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
+    monkeypatch.delenv("COURSE_DEVICE")
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert get_device().type == expected
+
+
+def test_get_device_refuses_unavailable_or_bad(monkeypatch):
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            get_device("cuda")
+    monkeypatch.setenv("COURSE_DEVICE", "tpu-please")
+    with pytest.raises(ValueError, match="COURSE_DEVICE"):
+        get_device()
+
+
+def test_environment_report_names_versions():
+    report = environment_report(torch.device("cpu"))
+    assert torch.__version__ in report and "Device   cpu" in report and "Threads" in report

@@ -1,0 +1,48 @@
+import pytest
+from matplotlib.figure import Figure
+
+from course_utils.plot import new_figure
+from course_utils.widgets import build_explorer, default_values, explore
+
+calls = []
+
+
+def line(slope: float = 1.0, steps: int = 10, kind: str = "a", show: bool = True) -> Figure:
+    calls.append((slope, steps, kind, show))
+    fig, axes = new_figure()
+    axes[0, 0].plot([0, steps], [0, slope * steps])
+    return fig
+
+
+def test_defaults_come_from_the_function_and_snap_to_the_grid():
+    vals = default_values(line, slope=(-3.0, 3.0, 0.25), steps=(1, 50, 7), kind=["b", "a"], show=False)
+    assert vals == {"slope": 1.0, "steps": 8, "kind": "a", "show": True}
+    assert default_values(line, slope=(2.0, 3.0, 0.1))["slope"] == 2.0  # default outside the range: clipped
+
+
+def test_bad_controls_are_explained():
+    with pytest.raises(TypeError, match=r"has no parameter\(s\) \['slop'\]"):
+        default_values(line, slop=(0.0, 1.0, 0.1))
+    with pytest.raises(ValueError, match="min < max"):
+        default_values(line, slope=(1.0, 0.0, 0.1))
+    with pytest.raises(TypeError, match="cannot make a control"):
+        default_values(line, slope=object())
+
+
+def test_headless_explore_draws_once_with_defaults(monkeypatch):
+    monkeypatch.setenv("COURSE_HEADLESS", "1")
+    calls.clear()
+    explore(line, slope=(-3.0, 3.0, 0.5), kind=["a", "b"])
+    assert calls == [(1.0, 10, "a", True)]
+
+
+def test_widgets_redraw_when_a_control_changes():
+    calls.clear()
+    ui, controls = build_explorer(line, slope=(-3.0, 3.0, 0.5), steps=(1, 20, 1), kind=["a", "b"], show=True)
+    assert type(controls["slope"]).__name__ == "FloatSlider" and type(controls["steps"]).__name__ == "IntSlider"
+    assert type(controls["kind"]).__name__ == "Dropdown" and type(controls["show"]).__name__ == "Checkbox"
+    assert calls[-1] == (1.0, 10, "a", True)
+    controls["slope"].value = 2.5
+    controls["kind"].value = "b"
+    assert calls[-1] == (2.5, 10, "b", True)
+    assert len(ui.children) == 2
