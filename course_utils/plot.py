@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .train import History
 
@@ -50,6 +51,7 @@ def plot_history(history: History, keys: Sequence[str] | None = None, *, title: 
             if key in history.keys():
                 ax.plot(epochs, history[key], style, ms=3, label=split)
         ax.set(xlabel="epoch", ylabel=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
@@ -89,7 +91,7 @@ def show_images(images: torch.Tensor | np.ndarray, labels: Sequence[str] | None 
 
 
 def plot_curves(x: Sequence[float], series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str,
-                title: str = "", logx: bool = False, errors: Mapping[str, Sequence[float]] | None = None) -> Figure:
+                title: str = "", logx: bool = False, logy: bool = False, errors: Mapping[str, Sequence[float]] | None = None) -> Figure:
     """Several named curves over the same x (e.g. accuracy versus training-set size).
 
     Args:
@@ -105,6 +107,8 @@ def plot_curves(x: Sequence[float], series: Mapping[str, Sequence[float]], *, xl
             ax.fill_between(x, lo, hi, alpha=0.2)
     if logx:
         ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -9,6 +9,7 @@ Introduced in notebooks/01_what_is_deep_learning.ipynb, section 1.3.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -93,12 +94,13 @@ def _device_of(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def _autocast(device: torch.device, amp: bool) -> torch.autocast:
-    if amp and device.type not in ("cuda", "cpu"):
+def _autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:
+    """float16 autocast on CUDA, bfloat16 on CPU; a no-op context when ``amp`` is off (it costs nothing)."""
+    if not amp:
+        return contextlib.nullcontext()
+    if device.type not in ("cuda", "cpu"):
         raise ValueError(f"amp=True is supported on CUDA and CPU, not on {device.type}")
-    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-    return torch.autocast(device_type=device.type if device.type in ("cuda", "cpu") else "cpu",
-                          dtype=dtype, enabled=amp)
+    return torch.autocast(device_type=device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16)
 
 
 def _mean_of(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:

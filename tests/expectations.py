@@ -12,6 +12,7 @@ from typing import Any
 Range = "tuple[float | None, float | None] | set[str]"
 
 DEVICES = {"cpu", "cuda", "mps"}
+MODELS_01 = {"pixels + logistic regression", "HOG + logistic regression", "MLP", "CNN"}
 
 EXPECTATIONS: dict[str, dict[str, tuple[Any, Any]]] = {
     "00_getting_started": {
@@ -34,6 +35,28 @@ EXPECTATIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "gd_final_x_lr_0p1": ((2.07, 2.09), (2.07, 2.09)),
         "gd_last_step_lr_0p9": ((0.1, None), (0.1, None)),
         "max_stable_lr": ((0.50, 0.52), (0.50, 0.52)),
+    },
+    "01_what_is_deep_learning": {
+        "pixels_logreg_test_acc": ((0.6, 1), (0.90, 0.95)),
+        "hog_logreg_test_acc": ((0.7, 1), (0.96, 0.985)),
+        "cnn_test_acc": ((0.25, 1), (0.98, 0.995)),
+        "cnn_loss_first_10_steps": ((2.0, 2.5), (2.0, 2.5)),
+        "cnn_loss_last_10_steps": ((0, 2.2), (0, 0.2)),
+        "cnn_vs_hog_error_ratio": ((0, None), (1.3, None)),
+        "mlp_test_acc": ((0.3, 1), (0.955, 0.98)),
+        "untrained_cnn_features_logreg_test_acc": ((0.3, 1), (0.75, 0.88)),
+        "learned_cnn_features_logreg_test_acc": ((0.3, 1), (0.98, 1)),
+        "probe_acc_pixels": ((0.5, 1), (0.88, 0.92)),
+        "probe_acc_block1": ((0.5, 1), (0.94, 0.97)),
+        "probe_acc_block2": ((0.5, 1), (0.97, 0.99)),
+        "probe_acc_hidden": ((0.5, 1), (0.98, 0.995)),
+        "probe_acc_untrained_hidden": ((0.3, 1), (0.7, 0.9)),
+        "curve_slope_pixels": ((-2, 2), (-0.30, -0.12)),
+        "curve_slope_cnn": ((-2, 2), (-0.55, -0.35)),
+        "curve_last_gain_cnn": ((0, None), (1.1, None)),
+        "curve_acc_n100_hog": ((0.2, 1), (0.80, 0.90)),
+        "curve_best_model_smallest_n": (MODELS_01, {"HOG + logistic regression"}),
+        "curve_best_model_largest_n": (MODELS_01, {"CNN"}),
     },
 }
 
