@@ -60,13 +60,16 @@ def plot_history(history: History, keys: Sequence[str] | None = None, *, title: 
 
 
 def show_images(images: torch.Tensor | np.ndarray, labels: Sequence[str] | None = None, *,
-                ncols: int = 8, cmap: str = "gray", size: float = 1.3, title: str = "") -> Figure:
+                ncols: int = 8, cmap: str = "gray", size: float = 1.3, title: str = "",
+                vmin: float | None = None, vmax: float | None = None) -> Figure:
     """A grid of images with optional captions.
 
     Args:
         images: ``(N, H, W)``, ``(N, 1, H, W)`` or ``(N, 3, H, W)`` (channels-first) values in
             ``[0, 1]`` or any range (each image is scaled by matplotlib).
         labels: N captions.
+        vmin, vmax: a common colour range for all images (e.g. ``-m, m`` with ``cmap="RdBu"`` for
+            signed weights, white at zero); default: each image scaled on its own.
     """
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     if arr.ndim == 4:
@@ -82,7 +85,7 @@ def show_images(images: torch.Tensor | np.ndarray, labels: Sequence[str] | None 
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(arr[i], cmap=cmap if arr.ndim == 3 else None)
+            ax.imshow(arr[i], cmap=cmap if arr.ndim == 3 else None, vmin=vmin, vmax=vmax)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
     if title:

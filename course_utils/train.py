@@ -81,10 +81,11 @@ class History:
         return f"History({len(self.epochs)} epochs; last: {last})"
 
 
-def _as_batches(data: Batches | tuple[torch.Tensor, torch.Tensor], batch_size: int, shuffle: bool) -> Batches:
-    """A pair of tensors becomes :class:`TensorBatches`; anything else is used as given."""
+def _as_batches(data: Batches | tuple[torch.Tensor, torch.Tensor], batch_size: int, shuffle: bool,
+                device: torch.device | None = None) -> Batches:
+    """A pair of tensors becomes :class:`TensorBatches` (moved to ``device`` once); anything else is used as given."""
     if isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        return TensorBatches(data[0], data[1], batch_size, shuffle=shuffle, seed=0)
+        return TensorBatches(data[0], data[1], batch_size, shuffle=shuffle, seed=0, device=device)
     return data
 
 
@@ -220,12 +221,12 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     device = _device_of(model)
     metrics = dict(metrics or {})
-    train_batches = _as_batches(train_data, batch_size, shuffle=True)
-    val_batches = None if val_data is None else _as_batches(val_data, max(batch_size, 1024), shuffle=False)
+    train_batches = _as_batches(train_data, batch_size, shuffle=True, device=device)
+    val_batches = None if val_data is None else _as_batches(val_data, max(batch_size, 1024), shuffle=False, device=device)
     if monitor is None:
         monitor = "val_loss" if val_batches is not None else "train_loss"
     if monitor.startswith("val_") and val_batches is None:
-        raise ValueError(f"patience monitors {monitor!r}, which needs val_data")
+        raise ValueError(f"monitor {monitor!r} needs val_data (or monitor a train_ value)")
     lower_is_better = monitor.endswith("loss")
     use_scaler = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None

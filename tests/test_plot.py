@@ -20,6 +20,8 @@ def test_show_images_shapes_and_labels():
     fig = show_images(torch.rand(10, 1, 8, 8), labels=[str(i) for i in range(10)], ncols=4)
     assert len(fig.axes) == 12 and fig.axes[9].get_title() == "9"
     assert len(show_images(torch.rand(3, 3, 8, 8)).axes) == 3
+    signed = show_images(torch.randn(2, 8, 8), cmap="RdBu", vmin=-1, vmax=1)
+    assert signed.axes[0].images[0].get_clim() == (-1, 1)
     with pytest.raises(ValueError, match="2 labels"):
         show_images(torch.rand(3, 8, 8), labels=["a", "b"])
     with pytest.raises(ValueError, match=r"got shape \(8,\)"):

@@ -208,7 +208,7 @@ def test_bad_arguments():
     x, y = make_data()
     model = make_model()
     opt = torch.optim.SGD(model.parameters(), 0.1)
-    with pytest.raises(ValueError, match="needs val_data"):
+    with pytest.raises(ValueError, match="'val_acc' needs val_data"):
         fit(model, (x, y), loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=1, patience=1, monitor="val_acc")
     with pytest.raises(ValueError, match="no batches"):
         fit(model, (x[:0], y[:0]), loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=1, progress=False, verbose=False)
