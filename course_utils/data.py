@@ -65,12 +65,14 @@ class DataSplits:
 
     ``train``, ``val`` and ``test`` are ``(x, y)`` pairs; images are ``(N, 1, H, W)`` float32 in
     ``[0, 1]``, tables ``(N, F)`` float32, labels ``(N,)`` int64. ``val`` may be None.
+    ``feature_names`` names the F columns of a table (empty for images).
     """
     train: Pair
     val: Pair | None
     test: Pair
     classes: tuple[str, ...]
     info: DatasetInfo
+    feature_names: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         def shp(p: Pair | None) -> str:
@@ -289,6 +291,12 @@ def _raw(name: str) -> dict[str, torch.Tensor]:
     return {"x": torch.tensor(bunch.data, dtype=torch.float32), "y": torch.tensor(bunch.target, dtype=torch.int64)}
 
 
+@functools.lru_cache(maxsize=1)
+def _breast_cancer_features() -> tuple[str, ...]:
+    import sklearn.datasets as skd
+    return tuple(str(f) for f in skd.load_breast_cancer().feature_names)
+
+
 def load_dataset(name: str, *, n_train: int | None = None, seed: int = 0) -> DataSplits:
     """Load a dataset of the registry as tensors, split into train/val/test.
 
@@ -301,7 +309,8 @@ def load_dataset(name: str, *, n_train: int | None = None, seed: int = 0) -> Dat
 
     Returns:
         :class:`DataSplits`. Images: ``(N, 1, 28, 28)`` (``(N, 1, 8, 8)`` for digits) float32 in
-        ``[0, 1]``; breast cancer: ``(N, 30)`` float32, unscaled; labels ``(N,)`` int64.
+        ``[0, 1]``; breast cancer: ``(N, 30)`` float32, unscaled (the first 10 columns are the
+        "mean" measurements, named in ``feature_names``); labels ``(N,)`` int64.
     """
     if name not in DATASETS or name == "shakespeare":
         choices = [d for d in list_datasets() if d != "shakespeare"]
@@ -319,7 +328,9 @@ def load_dataset(name: str, *, n_train: int | None = None, seed: int = 0) -> Dat
         tr, va, te = _split(x, raw["y"], n_val=297, n_test=300, seed=seed)
     else:
         tr, va, te = _split(raw["x"], raw["y"], n_val=85, n_test=114, seed=seed)
-    return DataSplits(train=_subset(tr, n_train, seed), val=va, test=te, classes=_CLASSES[name], info=info)
+    features = _breast_cancer_features() if name == "breast_cancer" else ()
+    return DataSplits(train=_subset(tr, n_train, seed), val=va, test=te, classes=_CLASSES[name], info=info,
+                      feature_names=features)
 
 
 def load_text(name: str = "shakespeare") -> str:

@@ -22,6 +22,9 @@ def test_datasets_load_as_tensors(name, n, shape):
         assert int(y.max()) == len(d.classes) - 1
     if name != "breast_cancer":
         assert 0.0 <= float(d.train[0].min()) and float(d.train[0].max()) <= 1.0
+        assert d.feature_names == ()
+    else:
+        assert len(d.feature_names) == 30 and d.feature_names[0] == "mean radius"
 
 
 def test_mnist_matches_the_pickle_exactly():
