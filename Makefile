@@ -51,7 +51,7 @@ execute: setup
 
 lab: setup
 	$(PIP) install -q jupyterlab==4.6.6
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 bench: setup
 	$(BIN)/python bench/bench_fit.py
