@@ -40,9 +40,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
     np.random.set_state({"bit_generator": "MT19937",
                          "state": {"key": state["numpy_key"].numpy().astype(np.uint32), "pos": state["numpy_pos"]},
                          "has_gauss": int(state["numpy_gauss"][0]), "gauss": float(state["numpy_gauss"][1])})
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())
     if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:

@@ -235,7 +235,7 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
 
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
     if ckpt_path is not None and resume and ckpt_path.is_file():
-        state = load_checkpoint(ckpt_path, map_location=device)
+        state = load_checkpoint(ckpt_path, map_location="cpu")  # RNG states must stay on the CPU
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
