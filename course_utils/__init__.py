@@ -8,6 +8,7 @@ from .data import (DATASETS, ChecksumError, DataSourceError, DataSplits, TensorB
                    load_dataset, load_text)
 from .exercises import check_function, check_tensor, check_value
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
+from .models import imagenet_classes, load_mobilenet_v2, preprocess_imagenet
 from .plot import new_figure, plot_curves, plot_history, show_images
 from .repro import environment_report, get_device, is_headless, seed_everything
 from .results import read_results, record
@@ -19,8 +20,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
     "ShapeMismatchError", "TensorBatches", "accuracy", "binary_accuracy", "check_function", "check_tensor",
-    "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "is_headless",
-    "list_datasets", "load_checkpoint", "load_dataset", "load_text", "new_figure", "plot_curves",
-    "plot_history", "predict", "read_results", "record", "save_checkpoint", "seed_everything",
+    "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "imagenet_classes", "is_headless",
+    "list_datasets", "load_checkpoint", "load_dataset", "load_mobilenet_v2", "load_text", "new_figure", "plot_curves",
+    "plot_history", "predict", "preprocess_imagenet", "read_results", "record", "save_checkpoint", "seed_everything",
     "show_images",
 ]
