@@ -12,6 +12,7 @@ from typing import Any
 Range = "tuple[float | None, float | None] | set[str]"
 
 DEVICES = {"cpu", "cuda", "mps"}
+CATS = {"Egyptian cat", "tabby", "tiger cat"}
 MODELS_01 = {"pixels + logistic regression", "HOG + logistic regression", "MLP", "CNN"}
 
 EXPECTATIONS: dict[str, dict[str, tuple[Any, Any]]] = {
@@ -98,6 +99,20 @@ EXPECTATIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "logreg_test_accuracy": ((0.85, 0.95), (0.85, 0.95)),
         "logreg_largest_coef_feature": ({"mean concave points", "mean concavity"}, {"mean concave points", "mean concavity"}),
         "radius_perimeter_correlation": ((0.99, 1), (0.99, 1)),
+    },
+    "04_convolutional_networks": {
+        "dense_params_224": ((1605664, 1605664), (1605664, 1605664)),
+        "conv_max_abs_diff": ((0, 1e-5), (0, 1e-5)),
+        "mnist_cnn_test_accuracy": ((0.2, 1), (0.990, 1)),
+        "mnist_mlp_test_accuracy": ((0.2, 1), (0.965, 0.99)),
+        "fashion_cnn_test_accuracy": ((0.2, 1), (0.90, 0.93)),
+        "cnn_shift2_unchanged": ((0.2, 1), (0.88, 0.99)),
+        "mlp_shift2_unchanged": ((0.2, 1), (0.65, 0.9)),
+        "aug_small_plain_accuracy": ((0.05, 1), (0.90, 0.96)),
+        "aug_small_augmented_accuracy": ((0.05, 1), (0.925, 0.97)),
+        "chelsea_top1": (CATS, CATS),
+        "transfer_pretrained_accuracy": ((0.1, 1), (0.72, 0.92)),
+        "transfer_scratch_accuracy": ((0, 1), (0.25, 0.70)),
     },
 }
 
