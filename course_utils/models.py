@@ -1,4 +1,5 @@
-"""Pretrained models written in plain PyTorch: MobileNetV2 with torchvision's ImageNet weights.
+"""Models shared by several chapters: the course's small digit CNN, and MobileNetV2 with
+torchvision's ImageNet weights written in plain PyTorch.
 
 The network is assembled from three small pieces (:class:`ConvBNReLU`, :class:`InvertedResidual`,
 :class:`MobileNetV2`) whose parameter names match torchvision's exactly, so torchvision's checkpoint
@@ -20,7 +21,7 @@ from torch import nn
 from .data import DataFile, DatasetInfo, bundled, env_dir, find_file, in_package
 
 __all__ = [
-    "ConvBNReLU", "InvertedResidual", "MobileNetV2", "load_mobilenet_v2", "mobilenet_v2_weights_path",
+    "make_digit_cnn", "ConvBNReLU", "InvertedResidual", "MobileNetV2", "load_mobilenet_v2", "mobilenet_v2_weights_path",
     "MOBILENET_V2_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD", "preprocess_imagenet", "imagenet_classes",
 ]
 
@@ -54,6 +55,24 @@ _CLASSES_INFO = DatasetInfo(
     files=(DataFile("imagenet_classes.txt", "ee4fa67b1dd46919ef87529b70e25bdd1ec9ebd350de3ad426e6640eb70320a1",
                     (bundled("imagenet_classes.txt"),)),),
 )
+
+
+def make_digit_cnn(n_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """The course's small CNN for 28x28 images (chapter 04, section 4.4), about 206k parameters.
+
+    Two convolution blocks (16 then 32 channels of 3x3, ReLU, 2x2 max-pooling) extract features;
+    two linear layers classify them. ``model[:-1]`` returns the 128 penultimate features, used to
+    compare learned features (chapter 08) and to score generated images (chapter 07).
+
+    Returns:
+        an ``nn.Sequential`` mapping ``(B, in_channels, 28, 28)`` to ``(B, n_classes)`` logits.
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 16, 14, 14)
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),           # (B, 32, 7, 7)
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(),                    # (B, 128) features
+        nn.Linear(128, n_classes),                                               # (B, n_classes)
+    )
 
 
 def _make_divisible(value: float, divisor: int = 8) -> int:

@@ -103,3 +103,29 @@ def test_tensor_batches_rejects_bad_input():
         TensorBatches(torch.zeros(3, 1), torch.zeros(4))
     with pytest.raises(ValueError, match="batch_size"):
         TensorBatches(torch.zeros(3, 1), torch.zeros(3), 0)
+
+
+def test_co2_series_is_monthly_and_rising():
+    from course_utils import load_series
+    s = load_series("co2")
+    assert len(s) == 526 and s.index.freqstr == "MS" and not s.isna().any()
+    assert str(s.index[0].date()) == "1958-03-01" and str(s.index[-1].date()) == "2001-12-01"
+    assert 310 < s.iloc[0] < 320 and 365 < s.iloc[-1] < 375
+    with pytest.raises(KeyError, match="co2"):
+        load_series("sunspots")
+
+
+def test_sentiment_snippets_are_labelled_and_split():
+    from course_utils import load_sentiment
+    frame = load_sentiment(seed=0)
+    assert len(frame) == 12_808 and set(frame["label"]) == {0, 1}
+    assert frame["split"].value_counts().to_dict() == {"train": 9808, "test": 2000, "val": 1000}
+    assert frame["label"].sum() == 7403
+    assert frame.equals(load_sentiment(seed=0)) and not frame.equals(load_sentiment(seed=1))
+
+
+def test_non_tensor_datasets_point_to_their_loader():
+    with pytest.raises(KeyError, match="load_series"):
+        load_dataset("co2")
+    with pytest.raises(KeyError, match="load_sentiment"):
+        load_dataset("rotten_tomatoes")

