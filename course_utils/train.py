@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .data import TensorBatches
+from . import distributed as ddp
+from .batches import TensorBatches
 from .metrics import Metric, check_output_shape
 
 __all__ = ["History", "NonFiniteLossError", "fit", "evaluate", "predict"]
@@ -110,7 +111,6 @@ def _mean_of(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:
     return {k: v.item() / n for k, v in sums.items()}
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, data: Batches | tuple[torch.Tensor, torch.Tensor], *,
              loss_fn: LossFn | None = None, metrics: Mapping[str, Metric] | None = None,
              amp: bool = False, batch_size: int = 1024) -> dict[str, float]:
@@ -122,12 +122,20 @@ def evaluate(model: nn.Module, data: Batches | tuple[torch.Tensor, torch.Tensor]
     Returns:
         ``{"loss": float, "<metric>": float, ...}`` weighted by batch size.
     """
+    sums, n = _eval_sums(model, _as_batches(data, batch_size, shuffle=False), loss_fn, metrics, amp)
+    return _mean_of(sums, n)
+
+
+@torch.no_grad()
+def _eval_sums(model: nn.Module, batches: Batches, loss_fn: LossFn | None, metrics: Mapping[str, Metric] | None,
+               amp: bool) -> tuple[dict[str, torch.Tensor], int]:
+    """Batch-size-weighted sums of loss and metrics, and the number of examples."""
     device, was_training = _device_of(model), model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     n, checked = 0, False
     try:
-        for x, y in _as_batches(data, batch_size, shuffle=False):
+        for x, y in batches:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with _autocast(device, amp):
                 out = model(x)
@@ -142,7 +150,7 @@ def evaluate(model: nn.Module, data: Batches | tuple[torch.Tensor, torch.Tensor]
             n += b
     finally:
         model.train(was_training)
-    return _mean_of(sums, n)
+    return sums, n
 
 
 @torch.no_grad()
@@ -164,9 +172,18 @@ def _progress(total: int | None, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, unit="step", leave=False, mininterval=0.5)
 
 
-def _check_finite(losses: list[torch.Tensor], first_step: int, epoch: int, n_steps: int | None) -> list[float]:
-    """Move pending step losses to the host (one sync) and stop on the first NaN/inf."""
-    values = torch.stack(losses).float().tolist()
+def _check_finite(losses: list[torch.Tensor], sizes: list[int], first_step: int, epoch: int,
+                  n_steps: int | None) -> tuple[list[float], float, int]:
+    """Move pending step losses to the host (one sync) and stop on the first NaN/inf.
+
+    Returns each step's loss (averaged over all processes' examples under torch.distributed),
+    their example-weighted sum and the number of examples.
+    """
+    local = torch.stack(losses).float()
+    weighted = torch.stack([local * torch.tensor(sizes, device=local.device, dtype=torch.float32),
+                            torch.tensor(sizes, device=local.device, dtype=torch.float32)])  # (2, steps)
+    total, counts = ddp.all_reduce_sum(weighted).tolist()
+    values = [t / c for t, c in zip(total, counts)]
     for i, v in enumerate(values):
         if not math.isfinite(v):
             raise NonFiniteLossError(
@@ -174,7 +191,7 @@ def _check_finite(losses: list[torch.Tensor], first_step: int, epoch: int, n_ste
                 + (f" of {n_steps}" if n_steps else "")
                 + ": lower the learning rate, clip gradients (clip_grad_norm=1.0) or check the inputs for NaN/inf"
             )
-    return values
+    return values, sum(total), int(sum(counts))
 
 
 def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor],
@@ -184,7 +201,7 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
         clip_grad_norm: float | None = None, amp: bool = False,
         patience: int | None = None, monitor: str | None = None,
         checkpoint: str | Path | None = None, resume: bool = True,
-        batch_size: int = 64, check_every: int = 50,
+        batch_size: int = 64, check_every: int = 50, compile: bool = False,
         progress: bool | None = None, verbose: bool = True) -> History:
     """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
 
@@ -210,8 +227,15 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
             training continues from it, exactly as if never interrupted; a finished run returns
             at once. Use ``resume=False`` to start over.
         check_every: steps between checks of the loss for NaN/inf (each check is one host sync).
+        compile: train through ``torch.compile(model)`` (the weights stay those of ``model``); the
+            first steps are slow while it compiles, later ones can be faster, mostly on GPUs.
         progress: show a tqdm progress bar (default: yes, except when ``COURSE_HEADLESS=1``).
         verbose: print a line of metrics for up to ten epochs.
+
+    Under ``torch.distributed`` (a script launched with ``torchrun``), ``fit`` trains a
+    DistributedDataParallel copy of ``model``: each process takes its share of every batch (so
+    ``batch_size`` stays the global batch), losses and metrics are summed over processes, and only
+    process 0 prints, shows progress and writes the checkpoint. See :mod:`course_utils.distributed`.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf (message names epoch and step).
@@ -221,8 +245,13 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     device = _device_of(model)
     metrics = dict(metrics or {})
-    train_batches = _as_batches(train_data, batch_size, shuffle=True, device=device)
+    train_batches = ddp.shard_batches(_as_batches(train_data, batch_size, shuffle=True, device=device))
     val_batches = None if val_data is None else _as_batches(val_data, max(batch_size, 1024), shuffle=False, device=device)
+    main = ddp.is_main_process()
+    verbose = verbose and main
+    net = ddp.wrap_model(model)
+    if compile:
+        net = torch.compile(net)
     if monitor is None:
         monitor = "val_loss" if val_batches is not None else "train_loss"
     if monitor.startswith("val_") and val_batches is None:
@@ -262,13 +291,14 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
     except TypeError:
         n_steps = None
     show = progress if progress is not None else os.environ.get("COURSE_HEADLESS", "0") != "1"
-    bar = _progress(n_steps * (epochs - start_epoch) if n_steps else None, "fit", show and epochs > start_epoch)
+    bar = _progress(n_steps * (epochs - start_epoch) if n_steps else None, "fit", show and main and epochs > start_epoch)
     log_every = max(1, epochs // 10)
     checked = False
     try:
         for epoch in range(start_epoch + 1, epochs + 1):
             t0 = time.perf_counter()
             model.train()
+            ddp.set_epoch(train_batches, epoch)
             sums = {k: torch.zeros((), device=device) for k in metrics}
             pending: list[torch.Tensor] = []
             sizes: list[int] = []
@@ -276,7 +306,7 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
             for step, (x, y) in enumerate(train_batches, start=1):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 with _autocast(device, amp):
-                    out = model(x)
+                    out = net(x)
                     if not checked:
                         check_output_shape(out, y)
                         checked = True
@@ -302,10 +332,9 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
                         out = out.detach()
                         for k, fn in metrics.items():
                             sums[k] += fn(out, y).float() * b
-                seen += b
                 if len(pending) >= check_every:
-                    values = _check_finite(pending, step - len(pending), epoch, n_steps)
-                    loss_sum += sum(v * n for v, n in zip(values, sizes))
+                    values, total, count = _check_finite(pending, sizes, step - len(pending), epoch, n_steps)
+                    loss_sum, seen = loss_sum + total, seen + count
                     history.step_losses += values
                     pending, sizes = [], []
                     if bar is not None:
@@ -313,14 +342,15 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
                 if bar is not None:
                     bar.update(1)
             if pending:
-                values = _check_finite(pending, step - len(pending), epoch, n_steps)
-                loss_sum += sum(v * n for v, n in zip(values, sizes))
+                values, total, count = _check_finite(pending, sizes, step - len(pending), epoch, n_steps)
+                loss_sum, seen = loss_sum + total, seen + count
                 history.step_losses += values
             if seen == 0:
                 raise ValueError("train_data yielded no batches; check its size and batch_size")
             row: dict[str, float] = {"epoch": epoch, "train_loss": loss_sum / seen}
-            row.update({f"train_{k}": v for k, v in _mean_of(sums, seen).items()})
-            if val_batches is not None:
+            row.update({f"train_{k}": v for k, v in _mean_of({k: ddp.all_reduce_sum(v) for k, v in sums.items()},
+                                                              seen).items()})
+            if val_batches is not None:  # every process evaluates all of it: identical models, identical values
                 row.update({f"val_{k}": v for k, v in evaluate(model, val_batches, loss_fn=loss_fn,
                                                                metrics=metrics, amp=amp).items()})
             row["lr"] = float(optimizer.param_groups[0]["lr"])
@@ -349,7 +379,7 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
                 shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "time"))
                 print(f"epoch {epoch:>3}/{epochs}  {shown}  ({row['time']:.1f}s)"
                       + (f"  -> early stop, best epoch {history.best_epoch}" if stop else ""))
-            if ckpt_path is not None:
+            if ckpt_path is not None and main:
                 save_checkpoint(ckpt_path, {
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -358,6 +388,8 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
                     "rng": rng_state(), "history": history.to_dict(), "epoch": epoch,
                     "best_value": best_value, "best_state": best_state, "bad_epochs": bad_epochs,
                 })
+            if ckpt_path is not None:
+                ddp.barrier()  # no process runs ahead of the checkpoint it may resume from
             if stop:
                 break
     finally:

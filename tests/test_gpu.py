@@ -49,3 +49,16 @@ def test_resume_on_gpu_continues_exactly(tmp_path):
     m, resumed = run(tmp_path / "b", 4, disturb=True)
     assert resumed.step_losses == ref.step_losses
     assert all(torch.equal(a, b) for a, b in zip(ref_model.parameters(), m.parameters()))
+
+
+def test_compiled_training_matches_eager():
+    x, y = data()
+    runs = []
+    for compile_ in (False, True):
+        seed_everything(0)  # no dropout here: eager and compiled runs draw no random numbers in the model
+        m = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2)).cuda()
+        fit(m, TensorBatches(x, y, 64, device="cuda"), loss_fn=nn.CrossEntropyLoss(),
+            optimizer=torch.optim.SGD(m.parameters(), 0.1), epochs=2, compile=compile_, progress=False, verbose=False)
+        runs.append(m)
+    diff = max((a - b).abs().max().item() for a, b in zip(runs[0].parameters(), runs[1].parameters()))
+    assert diff < 1e-4
