@@ -4,6 +4,7 @@
 #   make execute   refresh the outputs committed in notebooks/ (seeded full-mode run)
 #   make lab       open JupyterLab on notebooks/
 #   make bench     fit() against a raw PyTorch loop
+#   make book      the executed notebooks as a static HTML book in build/book/
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -15,7 +16,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SMOKE  ?=
 RUNFLAGS := $(if $(filter 1 yes true True,$(SMOKE)),--smoke)
 
-.PHONY: setup system-deps test run execute lab bench clean
+.PHONY: setup system-deps test run execute lab bench book clean
 
 setup: $(STAMP) system-deps
 
@@ -55,6 +56,9 @@ lab: setup
 
 bench: setup
 	$(BIN)/python bench/bench_fit.py
+
+book: setup
+	$(BIN)/python tools/book.py --out build/book
 
 clean:
 	rm -rf build .pytest_cache
