@@ -4,6 +4,7 @@
 #   make execute   refresh the outputs committed in notebooks/ (seeded full-mode run)
 #   make lab       open JupyterLab on notebooks/
 #   make bench     fit() against a raw PyTorch loop
+#   make test-colab  every notebook in smoke mode with Colab's ipywidgets 7.7.1 / ipykernel 6.17, widgets built
 #   make book      the executed notebooks as a static HTML book in build/book/
 PYTHON ?= python3
 VENV   ?= .venv
@@ -16,7 +17,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SMOKE  ?=
 RUNFLAGS := $(if $(filter 1 yes true True,$(SMOKE)),--smoke)
 
-.PHONY: setup system-deps test run execute lab bench book clean
+.PHONY: setup system-deps test test-colab run execute lab bench book clean
 
 setup: $(STAMP) system-deps
 
@@ -43,6 +44,19 @@ system-deps:
 test: setup
 	OMP_NUM_THREADS=1 COURSE_HEADLESS=1 COURSE_SMOKE=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
 	  -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
+
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+
+$(COLAB_STAMP): requirements-colab.txt requirements-data.txt pyproject.toml
+	@test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -r requirements-colab.txt
+	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-data.txt
+	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(COLAB_STAMP)
+
+test-colab: $(COLAB_STAMP) system-deps
+	OMP_NUM_THREADS=1 $(COLAB_VENV)/bin/python -m course_utils.runner --smoke --widgets --out build/colab-compat
 
 run: setup
 	$(BIN)/python -m course_utils.runner --out build $(RUNFLAGS)

@@ -49,14 +49,20 @@ class NotebookRun:
     error: str | None = None
 
 
-def headless_env(smoke: bool) -> None:
-    """Environment for the kernels papermill starts (they inherit it)."""
-    os.environ["COURSE_HEADLESS"] = "1"
+def headless_env(smoke: bool, widgets: bool = False) -> None:
+    """Environment for the kernels papermill starts (they inherit it).
+
+    ``widgets=True`` leaves ``COURSE_HEADLESS=0``, so ``explore`` builds its ipywidgets controls in the
+    kernel (nobody sees them): the compatibility run uses it to execute widget code against Colab's
+    older ipywidgets.
+    """
+    os.environ["COURSE_HEADLESS"] = "0" if widgets else "1"
     os.environ["COURSE_SMOKE"] = "1" if smoke else "0"
     os.environ.setdefault("PYTHONHASHSEED", "0")
 
 
-def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_place: bool = False) -> NotebookRun:
+def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_place: bool = False,
+                     widgets: bool = False) -> NotebookRun:
     """Execute ``src`` into ``dst`` with ``-p SMOKE <smoke>`` and a per-cell timeout.
 
     With ``in_place`` the injected-parameters cell is removed again (the metadata keeps the
@@ -64,7 +70,7 @@ def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_plac
     """
     import papermill as pm
 
-    headless_env(smoke)
+    headless_env(smoke, widgets)
     t0 = time.perf_counter()
     error = None
     try:
@@ -83,7 +89,8 @@ def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_plac
     return NotebookRun(src.stem, dst, seconds, read_results(nb) if nb else {}, error)
 
 
-def run_all(notebooks: list[Path], out_dir: Path | None, *, smoke: bool, timeout: int) -> list[NotebookRun]:
+def run_all(notebooks: list[Path], out_dir: Path | None, *, smoke: bool, timeout: int,
+            widgets: bool = False) -> list[NotebookRun]:
     """Execute notebooks one after another with a progress bar; ``out_dir=None`` means in place."""
     from tqdm import tqdm
 
@@ -93,7 +100,8 @@ def run_all(notebooks: list[Path], out_dir: Path | None, *, smoke: bool, timeout
             bar.set_postfix_str(src.stem)
             dst = src if out_dir is None else out_dir / src.name
             dst.parent.mkdir(parents=True, exist_ok=True)
-            run = execute_notebook(src, dst, smoke=smoke, timeout=timeout, in_place=out_dir is None)
+            run = execute_notebook(src, dst, smoke=smoke, timeout=timeout, in_place=out_dir is None,
+                                   widgets=widgets)
             bar.write(f"{'FAILED' if run.error else 'ok':>6}  {run.name}  {run.seconds:6.1f}s  "
                       f"{len(run.results)} results" + (f"  {run.error}" if run.error else ""))
             runs.append(run)
@@ -143,12 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build"), help="folder for executed notebooks and the report")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks themselves (make execute)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    parser.add_argument("--widgets", action="store_true",
+                        help="build the ipywidgets controls (COURSE_HEADLESS=0) instead of static figures")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9]*.ipynb"))
     if not notebooks:
         print("no notebooks found (run from the repository root)", file=sys.stderr)
         return 2
-    runs = run_all(notebooks, None if args.in_place else args.out, smoke=args.smoke, timeout=args.timeout)
+    runs = run_all(notebooks, None if args.in_place else args.out, smoke=args.smoke, timeout=args.timeout,
+                   widgets=args.widgets)
     md, page = write_report(runs, args.out, smoke=args.smoke)
     print(f"report: {md} and {page}")
     return 1 if any(r.error for r in runs) else 0

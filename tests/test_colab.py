@@ -71,3 +71,14 @@ def test_setup_cell_lists_every_data_package_the_chapter_reads(path, monkeypatch
     for pattern, package in NEEDS.items():
         if re.search(pattern, code):
             assert DATA_PINS[package] in installed, f"{path.name} reads {package} but its Colab cell does not install it"
+
+
+def test_colab_requirements_differ_from_the_main_pins_only_in_the_widget_stack():
+    def pins(name):
+        return dict(line.strip().split("==") for line in (ROOT / name).read_text().splitlines()
+                    if "==" in line and not line.startswith("#"))
+    main, colab = pins("requirements.txt"), pins("requirements-colab.txt")
+    stack = {"ipywidgets": "7.7.1", "ipykernel": "6.17.1", "ipython": "7.34.0"}
+    assert {k: colab[k] for k in stack} == stack
+    assert all(main[k] == v for k, v in colab.items() if k not in stack), "keep the other pins equal"
+    assert {"torch", "papermill"} <= colab.keys()
