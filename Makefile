@@ -65,7 +65,6 @@ execute: setup
 	$(BIN)/python -m course_utils.runner --in-place --out build
 
 lab: setup
-	$(PIP) install -q jupyterlab==4.6.6
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 bench: setup

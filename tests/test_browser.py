@@ -1,0 +1,142 @@
+"""Every chapter run the way a learner runs it: in JupyterLab, in a real browser, through the UI.
+
+A JupyterLab server (token-protected, localhost only) serves a copy of the notebooks; Playwright
+drives the system Chromium (browsers cannot be downloaded here) to open each one, run all cells
+(smoke mode, widgets built), save it, and check that no cell failed. In chapters with an
+interactive explorer, one control is changed and its figure must change. Screenshots are written to
+build/screenshots/. Skipped where Chromium or Playwright is absent (`.ci/run` installs Chromium).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
+SHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements.txt)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian: apt-get install chromium)")
+
+ALL_PROMPTS_DONE = """() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')].map(e => e.textContent);
+  return prompts.length > 0 && !prompts.some(t => t.includes('*')) && prompts.some(t => /\\[\\d+\\]/.test(t));
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a copy of the notebooks; yields (base URL, token, folder)."""
+    folder = tmp_path_factory.mktemp("lab")
+    for nb in NOTEBOOKS:
+        shutil.copy(nb, folder / nb.name)
+    port, token = free_port(), "course-browser-test"
+    env = {**os.environ, "COURSE_SMOKE": "1", "COURSE_HEADLESS": "0", "OMP_NUM_THREADS": "1"}
+    log = open(folder / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
+         *(["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else [])],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited: {(folder / 'lab.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("JupyterLab did not answer within 2 minutes")
+        yield base, token, folder
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def figure_src(cell) -> str:
+    imgs = cell.locator(".jupyter-widgets-output-area img, .widget-output img")
+    return (imgs.first.get_attribute("src") or "") if imgs.count() else ""
+
+
+def change_a_control(page, stem: str) -> None:
+    """Change the first slider or dropdown of an explorer; its figure must be redrawn differently."""
+    control = page.locator(".jp-Notebook .widget-dropdown select, .jp-Notebook .widget-slider").first
+    control.wait_for(state="attached", timeout=30_000)
+    control.scroll_into_view_if_needed()
+    cell = control.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]")
+    before = figure_src(cell)
+    assert before, f"{stem}: the explorer shows no figure"
+    if control.evaluate("e => e.tagName") == "SELECT":
+        options = control.locator("option").all_text_contents()
+        current = control.evaluate("e => e.options[e.selectedIndex].text")
+        control.select_option(label=next(o for o in options if o != current))
+    else:
+        handle = control.locator(".noUi-handle, .ui-slider-handle, input[type=range]").first
+        handle.focus()
+        for _ in range(3):
+            handle.press("ArrowRight")
+    page.wait_for_function("([cell, before]) => { const i = cell.querySelector("
+                           "'.jupyter-widgets-output-area img, .widget-output img'); return i && i.src !== before; }",
+                           arg=[cell.element_handle(), before], timeout=60_000)
+    page.wait_for_timeout(500)
+    cell.screenshot(path=str(SHOTS / f"{stem}_widget.png"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_jupyterlab(lab, browser, path):
+    base, token, folder = lab
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(f"{base}/lab/tree/{path.name}?token={token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                               "&& window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=120_000)
+        no = page.get_by_role("button", name="No")  # the "get notified of Jupyter news?" toast
+        if no.count():
+            no.first.click()
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(ALL_PROMPTS_DONE, timeout=900_000, polling=1000)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / f"{path.stem}.png"))
+        nb = json.loads((folder / path.name).read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(code) for o in c["outputs"]
+                  if o["output_type"] == "error"]
+        assert not errors, f"{path.name}: cells failed in JupyterLab: {errors}"
+        assert all(c["execution_count"] for c in code), f"{path.name}: some code cells did not run"
+        if any("explore(" in "".join(c["source"]) for c in code):
+            change_a_control(page, path.stem)
+    finally:
+        page.close()
