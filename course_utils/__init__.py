@@ -3,6 +3,7 @@
 Each name here is introduced, written out by hand first, in a chapter notebook; the module
 docstrings say which. Import what a cell needs: ``from course_utils import fit, record``.
 """
+from .bert import LengthBatches, encode_sentences, load_minilm, mean_pool, tokenize
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import (DATASETS, ChecksumError, DataSourceError, DataSplits, TensorBatches, list_datasets,
                    load_dataset, load_text)
@@ -20,7 +21,7 @@ from .widgets import explore
 __version__ = "0.1.0"
 
 __all__ = [
-    "CharLSTM", "CharVocab", "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
+    "CharLSTM", "CharVocab", "LengthBatches", "encode_sentences", "load_minilm", "mean_pool", "tokenize", "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
     "ShapeMismatchError", "TensorBatches", "accuracy", "binary_accuracy", "check_function", "check_tensor",
     "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "imagenet_classes", "is_headless",
     "list_datasets", "load_checkpoint", "load_dataset", "load_mobilenet_v2", "load_sentiment", "load_series", "load_text", "make_digit_cnn", "new_figure", "plot_curves",

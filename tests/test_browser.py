@@ -118,7 +118,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
-        page.goto(f"{base}/lab/tree/{path.name}?token={token}")
+        page.goto(f"{base}/lab/tree/{path.name}?reset&token={token}")  # reset: no tabs restored from earlier tests
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
                                "&& window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=120_000)
@@ -140,3 +140,14 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
             change_a_control(page, path.stem)
     finally:
         page.close()
+        shut_down_kernels(base, token)
+
+
+def shut_down_kernels(base: str, token: str) -> None:
+    """Stop every kernel the test started, so chapters do not pile up in memory."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=headers)) as resp:
+        sessions = json.loads(resp.read())
+    for session in sessions:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions/{session['id']}", method="DELETE",
+                                                      headers=headers)).close()

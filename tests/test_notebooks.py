@@ -98,3 +98,13 @@ def test_smoke_run_with_papermill(path, tmp_path):
     for name, (smoke, _) in EXPECTATIONS[path.stem].items():
         assert name in run.results, f"smoke run did not record {name!r}"
         assert check(run.results[name]["value"], smoke), f"{name} = {run.results[name]['value']} outside {smoke}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_stray_booleans_in_outputs(path):
+    """A check_* call that ends a cell must end with ';', or the learner sees a stray True/False."""
+    for i, cell in enumerate(load(path)["cells"]):
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "execute_result":
+                text = "".join(out["data"].get("text/plain", ""))
+                assert text not in ("True", "False"), f"cell {i} displays {text}: end its last line with ';'"
