@@ -176,14 +176,16 @@ def _check_finite(losses: list[torch.Tensor], sizes: list[int], first_step: int,
                   n_steps: int | None) -> tuple[list[float], float, int]:
     """Move pending step losses to the host (one sync) and stop on the first NaN/inf.
 
-    Returns each step's loss (averaged over all processes' examples under torch.distributed),
-    their example-weighted sum and the number of examples.
-    """
+    Returns each step's loss (over all processes' examples under torch.distributed), their
+    example-weighted sum and the number of examples."""
     local = torch.stack(losses).float()
-    weighted = torch.stack([local * torch.tensor(sizes, device=local.device, dtype=torch.float32),
-                            torch.tensor(sizes, device=local.device, dtype=torch.float32)])  # (2, steps)
-    total, counts = ddp.all_reduce_sum(weighted).tolist()
-    values = [t / c for t, c in zip(total, counts)]
+    if ddp.world()[1] == 1:  # the losses exactly as computed (a hand-written loop gives the same floats)
+        values = local.tolist()
+        total, counts = [v * n for v, n in zip(values, sizes)], sizes
+    else:  # each step's loss over all processes' examples
+        n = torch.tensor(sizes, device=local.device, dtype=torch.float32)
+        total, counts = ddp.all_reduce_sum(torch.stack([local * n, n])).tolist()  # (2, steps)
+        values = [t / c for t, c in zip(total, counts)]
     for i, v in enumerate(values):
         if not math.isfinite(v):
             raise NonFiniteLossError(

@@ -88,6 +88,13 @@ def figure_src(cell) -> str:
     return (imgs.first.get_attribute("src") or "") if imgs.count() else ""
 
 
+def redrawn(page, cell, before: str, timeout: int) -> None:
+    """Wait until the cell's figure differs from ``before``."""
+    page.wait_for_function("([cell, before]) => { const i = cell.querySelector("
+                           "'.jupyter-widgets-output-area img, .widget-output img'); return i && i.src !== before; }",
+                           arg=[cell.element_handle(), before], timeout=timeout)
+
+
 def change_a_control(page, stem: str) -> None:
     """Change the first slider or dropdown of an explorer; its figure must be redrawn differently."""
     control = page.locator(".jp-Notebook .widget-dropdown select, .jp-Notebook .widget-slider").first
@@ -100,14 +107,18 @@ def change_a_control(page, stem: str) -> None:
         options = control.locator("option").all_text_contents()
         current = control.evaluate("e => e.options[e.selectedIndex].text")
         control.select_option(label=next(o for o in options if o != current))
-    else:
+        redrawn(page, cell, before, 60_000)
+    else:  # a slider: a few steps right, or left when it starts at its maximum
         handle = control.locator(".noUi-handle, .ui-slider-handle, input[type=range]").first
         handle.focus()
         for _ in range(3):
             handle.press("ArrowRight")
-    page.wait_for_function("([cell, before]) => { const i = cell.querySelector("
-                           "'.jupyter-widgets-output-area img, .widget-output img'); return i && i.src !== before; }",
-                           arg=[cell.element_handle(), before], timeout=60_000)
+        try:
+            redrawn(page, cell, before, 20_000)
+        except sync_api.TimeoutError:
+            for _ in range(6):
+                handle.press("ArrowLeft")
+            redrawn(page, cell, before, 60_000)
     page.wait_for_timeout(500)
     cell.screenshot(path=str(SHOTS / f"{stem}_widget.png"))
 
