@@ -28,16 +28,19 @@ $(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(PIP) install -q --no-deps -e .
 	@touch $(STAMP)
 
-# Debian data packages: installed only when missing, only as root, never with sudo.
+# Debian packages the chapters read: Fashion-MNIST (01, 08), espeak-ng and pocketsphinx-testdata
+# (09b, speech). Installed only when missing, only as root, never with sudo.
+DEBS := $(if $(wildcard $(FASHION)),,dataset-fashion-mnist) $(if $(wildcard /usr/bin/espeak-ng),,espeak-ng) \
+        $(if $(wildcard /usr/share/pocketsphinx/test/data/cards/001.wav),,pocketsphinx-testdata)
 system-deps:
-	@if [ ! -f $(FASHION) ]; then \
+	@if [ -n "$(strip $(DEBS))" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian package dataset-fashion-mnist"; \
-	    (apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 || \
+	    echo "installing Debian packages: $(strip $(DEBS))"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS) >/dev/null 2>&1 || \
 	     (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dataset-fashion-mnist)); \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS))); \
 	  else \
-	    echo "NOTE: Fashion-MNIST is missing; as root run: apt-get install dataset-fashion-mnist"; \
+	    echo "NOTE: missing Debian packages; as root run: apt-get install $(strip $(DEBS))"; \
 	  fi; \
 	fi
 

