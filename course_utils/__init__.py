@@ -10,7 +10,7 @@ from .data import (DATASETS, ChecksumError, DataSourceError, DataSplits, TensorB
 from .frames import load_ratings, load_sentiment, load_series
 from .exercises import check_function, check_tensor, check_value
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
-from .models import imagenet_classes, load_mobilenet_v2, make_digit_cnn, preprocess_imagenet
+from .models import hog_features, imagenet_classes, load_mobilenet_v2, make_digit_cnn, preprocess_imagenet
 from .plot import new_figure, plot_curves, plot_history, show_images
 from .repro import environment_report, get_device, is_headless, seed_everything
 from .results import read_results, record
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CharLSTM", "CharVocab", "LengthBatches", "encode_sentences", "load_minilm", "mean_pool", "tokenize", "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
     "ShapeMismatchError", "TensorBatches", "accuracy", "binary_accuracy", "check_function", "check_tensor",
-    "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "imagenet_classes", "is_headless",
+    "check_value", "environment_report", "evaluate", "explore", "fit", "get_device", "hog_features", "imagenet_classes", "is_headless",
     "list_datasets", "load_checkpoint", "load_dataset", "load_mobilenet_v2", "load_ratings", "load_sentiment", "load_series", "load_text", "make_digit_cnn", "new_figure", "plot_curves",
     "plot_history", "predict", "preprocess_imagenet", "read_results", "record", "save_checkpoint", "seed_everything",
     "show_images", "char_windows", "generate", "nats_to_bits", "split_text",

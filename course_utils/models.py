@@ -21,7 +21,7 @@ from torch import nn
 from .data import DataFile, DatasetInfo, bundled, env_dir, find_file, in_package
 
 __all__ = [
-    "make_digit_cnn", "ConvBNReLU", "InvertedResidual", "MobileNetV2", "load_mobilenet_v2", "mobilenet_v2_weights_path",
+    "make_digit_cnn", "hog_features", "ConvBNReLU", "InvertedResidual", "MobileNetV2", "load_mobilenet_v2", "mobilenet_v2_weights_path",
     "MOBILENET_V2_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD", "preprocess_imagenet", "imagenet_classes",
 ]
 
@@ -73,6 +73,29 @@ def make_digit_cnn(n_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
         nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(),                    # (B, 128) features
         nn.Linear(128, n_classes),                                               # (B, n_classes)
     )
+
+
+def hog_features(x: torch.Tensor, *, orientations: int = 9, pixels_per_cell: int = 7,
+                 cells_per_block: int = 2) -> np.ndarray:
+    """Histogram-of-oriented-gradients features: the hand-made baseline that learned features beat.
+
+    Introduced in notebooks/01_what_is_deep_learning.ipynb, section 1.2 (written out there first);
+    reused in chapter 08. Runs scikit-image's ``hog`` image by image (a few seconds per 10,000).
+
+    Args:
+        x: grey images ``(N, 1, H, W)`` in ``[0, 1]``.
+        orientations, pixels_per_cell, cells_per_block: HOG's settings (28x28 images and the
+            defaults give 4x4 cells, 3x3 blocks of 2x2 cells, 9 directions: 324 numbers).
+
+    Returns:
+        a float64 NumPy array ``(N, D)``, one row of features per image.
+    """
+    from skimage.feature import hog
+    if x.dim() != 4 or x.shape[1] != 1:
+        raise ValueError(f"hog_features expects grey images (N, 1, H, W), got shape {tuple(x.shape)}")
+    settings = dict(orientations=orientations, pixels_per_cell=(pixels_per_cell,) * 2,
+                    cells_per_block=(cells_per_block,) * 2)
+    return np.stack([hog(image, **settings) for image in x[:, 0].detach().cpu().numpy()])
 
 
 def _make_divisible(value: float, divisor: int = 8) -> int:

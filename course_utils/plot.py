@@ -43,6 +43,10 @@ def plot_history(history: History, keys: Sequence[str] | None = None, *, title: 
         raise ValueError("the history is empty: fit() ran no epoch")
     names = list(keys) if keys else sorted({k.split("_", 1)[1] for k in history.keys()
                                             if k.startswith(("train_", "val_"))}, key=lambda k: (k != "loss", k))
+    recorded = {k.split("_", 1)[1] for k in history.keys() if k.startswith(("train_", "val_"))}
+    unknown = [n for n in names if n not in recorded]
+    if unknown:
+        raise KeyError(f"plot_history: no train_/val_ values for {unknown}; give base names from {sorted(recorded)}")
     fig, axes = new_figure(len(names))
     epochs = history["epoch"]
     for ax, name in zip(axes[0], names):

@@ -29,7 +29,9 @@ def _snap(value: float, lo: float, hi: float, step: float) -> float:
 
 def _default(spec: Any, given: Any) -> Any:
     """Default of one control: the function's own default if it is allowed, else a neutral one."""
-    if isinstance(spec, (list, tuple)) and len(spec) in (2, 3) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec):
+    if isinstance(spec, tuple):  # a slider; a list, even of numbers, is a dropdown
+        if len(spec) not in (2, 3) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec):
+            raise ValueError(f"slider spec {spec!r} must be (min, max) or (min, max, step) numbers; use a list for a dropdown")
         lo, hi = spec[0], spec[1]
         step = spec[2] if len(spec) == 3 else (1 if isinstance(lo, int) and isinstance(hi, int) else (hi - lo) / 100)
         if not lo < hi or step <= 0:

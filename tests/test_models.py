@@ -1,6 +1,7 @@
 """course_utils.models: a plain-PyTorch MobileNetV2 that loads torchvision's ImageNet weights offline."""
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -102,3 +103,16 @@ def test_digit_cnn_shapes_and_features():
     assert model(x).shape == (3, 10)
     assert model[:-1](x).shape == (3, 128)
     assert make_digit_cnn(n_classes=2, in_channels=3)(torch.zeros(1, 3, 28, 28)).shape == (1, 2)
+
+
+def test_hog_features_match_scikit_image_and_refuse_colour_images():
+    from skimage.feature import hog
+    from course_utils import hog_features
+    x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    feats = hog_features(x)
+    assert feats.shape == (3, 324)
+    expected = hog(x[1, 0].numpy(), orientations=9, pixels_per_cell=(7, 7), cells_per_block=(2, 2))
+    assert np.array_equal(feats[1], expected)
+    assert hog_features(x, pixels_per_cell=14, cells_per_block=1).shape == (3, 4 * 9)
+    with pytest.raises(ValueError, match=r"\(N, 1, H, W\).*\(3, 3, 28, 28\)"):
+        hog_features(torch.zeros(3, 3, 28, 28))

@@ -14,6 +14,8 @@ def test_plot_history_has_a_panel_per_quantity():
     assert len(fig.axes[0].lines) == 2
     with pytest.raises(ValueError, match="empty"):
         plot_history(History())
+    with pytest.raises(KeyError, match=r"\['train_loss'\].*\['acc', 'loss'\]"):
+        plot_history(h, ["train_loss"])
 
 
 def test_show_images_shapes_and_labels():

@@ -27,6 +27,15 @@ def test_bad_controls_are_explained():
         default_values(line, slope=(1.0, 0.0, 0.1))
     with pytest.raises(TypeError, match="cannot make a control"):
         default_values(line, slope=object())
+    with pytest.raises(ValueError, match="use a list for a dropdown"):
+        default_values(line, slope=("a", "b"))
+
+
+def test_a_list_of_numbers_is_a_dropdown_not_a_slider():
+    assert default_values(line, steps=[8, 32, 64]) == {"steps": 8}    # 10 is not an option: the first one
+    assert default_values(line, steps=[5, 10, 20])["steps"] == 10      # the function's default is kept
+    _, controls = build_explorer(line, steps=[5, 10, 20])
+    assert type(controls["steps"]).__name__ == "Dropdown" and controls["steps"].value == 10
 
 
 def test_headless_explore_draws_once_with_defaults(monkeypatch):
