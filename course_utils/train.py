@@ -221,8 +221,8 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
             the monitored value).
         clip_grad_norm: clip the global gradient norm to this value.
         amp: mixed precision (float16 with gradient scaling on CUDA, bfloat16 on CPU).
-        patience: stop when ``monitor`` has not improved for this many epochs, then restore the
-            best weights. ``monitor`` (default ``val_loss``, or ``train_loss`` without val_data)
+        patience: stop when ``monitor`` has not improved for this many epochs; at the end, early
+            stop or not, the model holds the best epoch's weights. ``monitor`` (default ``val_loss``, or ``train_loss`` without val_data)
             ends in ``loss`` (lower is better) or names a metric (higher is better), e.g. ``val_acc``.
         checkpoint: a file written atomically after every epoch (model, optimizer, scheduler,
             epoch, history, RNG and batch-order state). If it exists and ``resume`` is True,
@@ -373,10 +373,9 @@ def fit(model: nn.Module, train_data: Batches | tuple[torch.Tensor, torch.Tensor
             else:
                 bad_epochs += 1
             stop = patience is not None and bad_epochs >= patience
-            if stop:
-                history.stopped_early = True
-                if best_state is not None:
-                    model.load_state_dict(best_state)
+            history.stopped_early = stop
+            if (stop or epoch == epochs) and best_state is not None:  # early stop or not: the best weights
+                model.load_state_dict(best_state)
             if verbose and (epoch % log_every == 0 or epoch == epochs or stop or epoch == start_epoch + 1):
                 shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "time"))
                 print(f"epoch {epoch:>3}/{epochs}  {shown}  ({row['time']:.1f}s)"

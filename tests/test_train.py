@@ -163,6 +163,18 @@ def test_early_stopping_restores_best_weights():
     assert math.isclose(evaluate(model, (xv, yv), loss_fn=nn.CrossEntropyLoss())["loss"], best, rel_tol=1e-5)
 
 
+def test_best_weights_are_restored_also_when_the_epochs_run_out():
+    x, y = make_data(n=128)
+    xv, yv = make_data(n=64, seed=1)
+    yv = 1 - yv  # val loss is lowest early on, and patience is too large to stop
+    model = make_model()
+    h = fit(model, (x, y), (xv, yv), loss_fn=nn.CrossEntropyLoss(), optimizer=torch.optim.Adam(model.parameters(), 1e-2),
+            epochs=6, patience=100, progress=False, verbose=False)
+    assert not h.stopped_early and len(h) == 6 and h.best_epoch < 6
+    assert math.isclose(evaluate(model, (xv, yv), loss_fn=nn.CrossEntropyLoss())["loss"], min(h["val_loss"]),
+                        rel_tol=1e-5)
+
+
 def test_gradient_clipping_bounds_the_update():
     x, y = torch.randn(16, 10) * 100, torch.randn(16, 1) * 100
     model = nn.Linear(10, 1)
