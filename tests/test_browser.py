@@ -96,9 +96,13 @@ def redrawn(page, cell, before: str, timeout: int) -> None:
 
 
 def change_a_control(page, stem: str) -> None:
-    """Change the first slider or dropdown of an explorer; its figure must be redrawn differently."""
-    control = page.locator(".jp-Notebook .widget-dropdown select, .jp-Notebook .widget-slider").first
-    control.wait_for(state="attached", timeout=30_000)
+    """Change the first slider or dropdown of an explorer that offers a choice (a dropdown of one option,
+    as some chapters have in smoke mode, offers none); its figure must be redrawn differently."""
+    controls = page.locator(".jp-Notebook .widget-dropdown select, .jp-Notebook .widget-slider")
+    controls.first.wait_for(state="attached", timeout=30_000)
+    control = next((c for c in controls.all()
+                    if c.evaluate("e => e.tagName !== 'SELECT' || e.options.length > 1")), None)
+    assert control is not None, f"{stem}: no explorer control offers a choice"
     control.scroll_into_view_if_needed()
     cell = control.locator("xpath=ancestor::div[contains(@class, 'jp-CodeCell')][1]")
     before = figure_src(cell)
