@@ -35,4 +35,5 @@ if __name__ == "__main__":
     (out / f"rank{dist.get_rank()}.json").write_text(json.dumps(history.to_dict()))
     if dist.get_rank() == 0:
         torch.save(model.state_dict(), out / "weights.pt")
+    dist.barrier()  # tear down together: a rank that exits while the other still talks can abort in gloo
     dist.destroy_process_group()
