@@ -6,6 +6,7 @@
 #   make bench     fit() against a raw PyTorch loop
 #   make test-colab  every notebook in smoke mode with Colab's ipywidgets 7.7.1 / ipykernel 6.17, widgets built
 #   make book      the executed notebooks as a static HTML book in build/book/
+#   make lint      ruff (code and notebooks) and mypy (course_utils); make test runs it first
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -17,7 +18,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SMOKE  ?=
 RUNFLAGS := $(if $(filter 1 yes true True,$(SMOKE)),--smoke)
 
-.PHONY: setup system-deps test test-colab run execute lab bench book clean
+.PHONY: setup system-deps lint test test-colab run execute lab bench book clean
 
 setup: $(STAMP) system-deps
 
@@ -44,7 +45,11 @@ system-deps:
 	  fi; \
 	fi
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup lint
 	OMP_NUM_THREADS=1 COURSE_HEADLESS=1 COURSE_SMOKE=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
 	  -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
 

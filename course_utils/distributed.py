@@ -16,22 +16,29 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .batches import TensorBatches
+from .batches import MapBatches, TensorBatches
 
-__all__ = ["world", "is_main_process", "shard_batches", "wrap_model", "all_reduce_sum", "barrier",
+__all__ = ["rank", "world_size", "is_main_process", "shard_batches", "wrap_model", "all_reduce_sum", "barrier",
            "set_epoch"]
 
 
-def world() -> tuple[int, int]:
-    """``(rank, world_size)`` of this process: ``(0, 1)`` unless a process group with several processes is up."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+def _initialized() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    """This process's number among those training together: 0 unless a process group is up."""
+    return dist.get_rank() if _initialized() else 0
+
+
+def world_size() -> int:
+    """How many processes train together: 1 unless a process group with several processes is up."""
+    return dist.get_world_size() if _initialized() else 1
 
 
 def is_main_process() -> bool:
     """True on process 0 (and always outside ``torch.distributed``): the one that prints and writes files."""
-    return world()[0] == 0
+    return rank() == 0
 
 
 def shard_batches(batches: Iterable[Any]) -> Iterable[Any]:
@@ -41,11 +48,13 @@ def shard_batches(batches: Iterable[Any]) -> Iterable[Any]:
     ``DataLoader`` must already use a ``DistributedSampler`` (which shards it); anything else
     raises, since silently training every process on all the data would be a wrong answer.
     """
-    rank, size = world()
+    size = world_size()
     if size == 1:
         return batches
     if isinstance(batches, TensorBatches):
-        return batches.shard(rank, size) if batches.world_size == 1 else batches
+        return batches.shard(rank(), size) if batches.world_size == 1 else batches
+    if isinstance(batches, MapBatches):
+        return MapBatches(shard_batches(batches.batches), batches.fn)
     sampler = getattr(batches, "sampler", None)
     if isinstance(sampler, torch.utils.data.distributed.DistributedSampler):
         return batches
@@ -67,7 +76,7 @@ def wrap_model(model: nn.Module) -> nn.Module:
     DDP starts by broadcasting process 0's weights, then averages gradients across processes in
     every ``backward``, so all copies stay identical.
     """
-    if world()[1] == 1 or isinstance(model, nn.parallel.DistributedDataParallel):
+    if world_size() == 1 or isinstance(model, nn.parallel.DistributedDataParallel):
         return model
     device = next(model.parameters()).device
     ids = [device.index] if device.type == "cuda" else None
@@ -76,12 +85,12 @@ def wrap_model(model: nn.Module) -> nn.Module:
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """Sum ``tensor`` over all processes, in place, and return it (unchanged with one process)."""
-    if world()[1] > 1:
+    if world_size() > 1:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
 
 
 def barrier() -> None:
     """Wait until every process reaches this point (no-op with one process)."""
-    if world()[1] > 1:
+    if world_size() > 1:
         dist.barrier()

@@ -64,6 +64,10 @@ def accuracy(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Returns:
         0-d float tensor.
     """
+    if output.dim() < 2 or output.shape[1] < 2:
+        raise ShapeMismatchError(
+            f"accuracy needs one score per class, shape (N, C) with C >= 2, got {tuple(output.shape)}: with a "
+            f"single score per example the argmax is always class 0; use binary_accuracy instead")
     return (output.argmax(dim=1) == target).float().mean()
 
 

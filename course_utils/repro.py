@@ -26,6 +26,8 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> None:
         deterministic: also ask PyTorch for deterministic kernels (slower on GPU; errors on
             operations that have no deterministic implementation).
     """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be a whole number such as 0, got {seed!r} ({type(seed).__name__})")
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     random.seed(seed)

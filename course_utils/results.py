@@ -1,8 +1,10 @@
-"""Recording a chapter's headline results in the executed notebook.
+"""Recording a chapter's headline results in the executed notebook, and the course's smoke mode.
 
-``record(name, value, smoke=SMOKE)`` displays a result and stores it in that output's metadata under
-``course_result`` as ``{"name": str, "value": number | str, "smoke": bool}``. This format is a
-contract: tests, the run report and readers take results from executed notebooks with
+A chapter's ``parameters`` cell holds ``SMOKE = False``; the next cell calls
+``SMOKE = use_smoke_mode(SMOKE)``, which also honours ``COURSE_SMOKE=1`` (how the tests run) and
+sets the mode once. ``record(name, value)`` then displays a result and stores it in that output's
+metadata under ``course_result`` as ``{"name": str, "value": number | str, "smoke": bool}``. This
+format is a contract: tests, the run report and readers take results from executed notebooks with
 :func:`read_results` without running them again.
 
 Introduced in notebooks/00_getting_started.ipynb, section 0.5.
@@ -12,12 +14,40 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["record", "result_entry", "read_results", "RESULT_KEY"]
+__all__ = ["record", "result_entry", "read_results", "use_smoke_mode", "smoke_mode", "RESULT_KEY",
+           "SMOKE_ENV_VAR"]
 
 RESULT_KEY = "course_result"
+SMOKE_ENV_VAR = "COURSE_SMOKE"
+"""Environment variable that turns on smoke mode (``1``) whatever the ``parameters`` cell says."""
+
+_mode: dict[str, bool] = {}  # {"smoke": bool} once a chapter has called use_smoke_mode
+
+
+def _env_smoke() -> bool:
+    return os.environ.get(SMOKE_ENV_VAR, "0").strip().lower() in ("1", "true", "yes")
+
+
+def use_smoke_mode(smoke: bool) -> bool:
+    """Set the course's mode for this kernel from a chapter's ``SMOKE`` and ``COURSE_SMOKE``; return it.
+
+    Smoke mode is on when ``smoke`` is True (papermill's ``-p SMOKE True``) or the environment
+    variable ``COURSE_SMOKE`` is ``1`` (nbval and the tests). :func:`record` labels every result
+    with this mode.
+    """
+    if not isinstance(smoke, bool):
+        raise TypeError(f"SMOKE must be True or False, got {smoke!r} ({type(smoke).__name__})")
+    _mode["smoke"] = smoke or _env_smoke()
+    return _mode["smoke"]
+
+
+def smoke_mode() -> bool:
+    """The mode set by :func:`use_smoke_mode`; before any call, ``COURSE_SMOKE`` decides."""
+    return _mode.get("smoke", _env_smoke())
 
 
 def _plain(value: Any) -> float | int | str | bool:
@@ -50,22 +80,29 @@ def _format(value: float | int | str | bool) -> str:
 
 def result_entry(name: str, value: Any, *, smoke: bool) -> dict[str, Any]:
     """The stored form of a result, ``{"name", "value", "smoke"}``, after checking name and value."""
-    if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"result name {name!r} must be letters, digits and underscores")
+    if not isinstance(name, str):
+        raise TypeError(f"a result name must be a string such as 'test_accuracy', got {type(name).__name__} "
+                        f"{name!r}: record(name, value), name first")
+    if not name or not name.isascii() or not name.replace("_", "").isalnum() or name[0].isdigit():
+        raise ValueError(f"result name {name!r} must be letters, digits and underscores, not starting with a digit")
     return {"name": name, "value": _plain(value), "smoke": bool(smoke)}
 
 
-def record(name: str, value: Any, *, smoke: bool, unit: str = "") -> None:
-    """Display a headline result and store it in the cell output's metadata.
+def record(name: str, value: Any, *, unit: str = "", smoke: bool | None = None) -> Any:
+    """Display a headline result, store it in the cell output's metadata, and return ``value``.
 
     Args:
         name: a short identifier, e.g. ``"mlp_test_accuracy"`` (letters, digits, ``_``).
         value: a number (Python, NumPy or 0-d tensor) or a string.
-        smoke: whether the notebook ran in smoke mode (pass the notebook's ``SMOKE``).
         unit: optional unit shown after the value (``"s"``, ``"%"``); not stored in the value.
+        smoke: label the result as a smoke-mode one; default: the mode set by :func:`use_smoke_mode`.
 
-    Returns None, so a ``record(...)`` at the end of a cell shows only the result line.
+    Returns ``value`` unchanged, so ``acc = record("test_accuracy", evaluate(...)["acc"])`` works;
+    end a cell's last ``record(...)`` with ``;`` to show only the result line.
     """
+    if not isinstance(unit, str):
+        raise TypeError(f"unit must be a string such as 's' or '%', got {type(unit).__name__}")
+    smoke = smoke_mode() if smoke is None else smoke
     entry = result_entry(name, value, smoke=smoke)
     text = f"{name} = {_format(entry['value'])}{(' ' + unit) if unit else ''}" + ("  [smoke]" if smoke else "")
     try:
@@ -73,13 +110,14 @@ def record(name: str, value: Any, *, smoke: bool, unit: str = "") -> None:
         from IPython.display import display
     except ImportError:  # plain Python without IPython
         print(text)
-        return
+        return value
     if get_ipython() is None:
         print(text)
     else:
         display({"text/plain": text, "text/markdown": f"**{name}** = `{_format(entry['value'])}`"
                  + (f" {unit}" if unit else "") + (" *(smoke)*" if smoke else "")},
                 raw=True, metadata={RESULT_KEY: entry})
+    return value
 
 
 def read_results(notebook: str | Path | dict) -> dict[str, dict[str, Any]]:
@@ -90,11 +128,31 @@ def read_results(notebook: str | Path | dict) -> dict[str, dict[str, Any]]:
     Returns:
         ``{name: {"name", "value", "smoke"}}``.
     """
-    nb = notebook if isinstance(notebook, dict) else json.loads(Path(notebook).read_text(encoding="utf-8"))
+    nb = notebook if isinstance(notebook, dict) else _load_notebook(notebook)
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        raise ValueError(f"{'the dict given' if isinstance(notebook, dict) else notebook} is not a Jupyter "
+                         f"notebook (it has no list of cells)")
     found: dict[str, dict[str, Any]] = {}
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []) or []:
-            entry = (out.get("metadata") or {}).get(RESULT_KEY)
-            if entry is not None:
+    for cell in cells:
+        for out in (cell.get("outputs") or []) if isinstance(cell, dict) else []:
+            entry = (out.get("metadata") or {}).get(RESULT_KEY) if isinstance(out, dict) else None
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and "value" in entry:
                 found[entry["name"]] = entry
     return found
+
+
+def _load_notebook(path: str | Path) -> dict[str, Any]:
+    """The JSON of an ``.ipynb`` file, or an error that names the file and says what is wrong."""
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"read_results takes a notebook path or a loaded notebook dict, got {type(path).__name__}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such notebook file")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a Jupyter notebook (not valid notebook JSON: {err})") from None
+    if not isinstance(nb, dict):
+        raise ValueError(f"{path} is not a Jupyter notebook (its JSON is a {type(nb).__name__}, not an object)")
+    return nb

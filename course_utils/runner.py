@@ -5,27 +5,42 @@ into ``build/`` and writes ``build/report.md`` and ``build/report.html``; ``--sm
 mode; ``--in-place`` refreshes the committed notebooks (``make execute``), stamping a hash of their
 code so a test can tell when code changed after its outputs were made.
 
+A notebook is never left half-written: ``--in-place`` executes into a working copy under ``--out``
+and replaces the source (atomically) only when every cell ran; a failed run is kept in
+``<out>/failed/`` for reading and the source stays as it was. ``course_utils.report`` describes each
+run (a failure as its cell and error) and writes the report.
+
 Introduced in README.md ("Running headless").
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import errno
 import hashlib
-import html
 import json
+import logging
 import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .report import NotebookRun, cell_source, describe_failure, first_line, status_line, write_atomic, write_report
 from .results import read_results
 
-__all__ = ["code_hash", "execute_notebook", "run_all", "write_report", "NotebookRun", "main"]
+# NotebookRun, write_atomic and write_report live in course_utils.report; they are importable from here too
+__all__ = ["code_hash", "execute_notebook", "run_all", "write_report", "write_atomic", "NotebookRun",
+           "OutputError", "RunStopped", "main"]
 
 META_KEY = "course"
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# Log messages the runner says itself, once, naming the notebook and the cell: papermill's about a
+# parameters cell it cannot read, and nbclient's (through papermill's logger) about a cell past the timeout
+REPLACED_WARNINGS = ("Unable to parse line", "Passed unknown parameter",
+                     "Input notebook does not contain a cell with tag",
+                     "Timeout waiting for execute reply", "Interrupting kernel")
 
 
 def code_hash(nb: dict[str, Any]) -> str:
@@ -39,14 +54,17 @@ def code_hash(nb: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-@dataclass
-class NotebookRun:
-    """One executed notebook: where it went, how long it took, what it recorded or why it failed."""
-    name: str
-    output: Path
-    seconds: float
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    error: str | None = None
+class OutputError(Exception):
+    """The runner cannot write a file (disk full, no permission): the run stops after this notebook."""
+
+
+class RunStopped(Exception):
+    """The run stopped before the last notebook; ``runs`` holds what ran, ``exit_code`` what to return."""
+
+    def __init__(self, message: str, runs: list[NotebookRun], exit_code: int) -> None:
+        super().__init__(message)
+        self.runs = runs
+        self.exit_code = exit_code
 
 
 def headless_env(smoke: bool, widgets: bool = False) -> None:
@@ -54,115 +72,296 @@ def headless_env(smoke: bool, widgets: bool = False) -> None:
 
     ``widgets=True`` leaves ``COURSE_HEADLESS=0``, so ``explore`` builds its ipywidgets controls in the
     kernel (nobody sees them): the compatibility run uses it to execute widget code against Colab's
-    older ipywidgets.
+    older ipywidgets. ``PYDEVD_DISABLE_FILE_VALIDATION`` stops debugpy (imported by ipykernel 6 on
+    Python >= 3.11) from printing its frozen-modules warning at every kernel start.
     """
     os.environ["COURSE_HEADLESS"] = "0" if widgets else "1"
     os.environ["COURSE_SMOKE"] = "1" if smoke else "0"
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def client_options(timeout: int) -> dict[str, Any]:
+    """Keyword arguments for papermill's nbclient: how a cell that runs too long ends, and how the
+    kernel's messages travel.
+
+    A cell past ``timeout`` seconds is interrupted (like the stop button) and gets a
+    ``CellTimeoutError`` output, so the kernel ends cleanly instead of being torn down mid-reply.
+    ipykernel >= 7 warns on every start that it "is running over TCP without encryption": where
+    jupyter_client and libzmq offer CurveZMQ, the kernel manager provisions keys (when the kernelspec
+    says the kernel supports them), which removes the cause; elsewhere the kernel logs only errors.
+    """
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    options: dict[str, Any] = {"interrupt_on_timeout": True, "error_on_timeout": {
+        "ename": "CellTimeoutError", "evalue": f"the cell ran longer than {timeout} s (--timeout)", "traceback": []}}
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        options["config"] = Config({"KernelManager": {"transport_encryption": "auto"}})
+    else:
+        options["extra_arguments"] = ["--IPKernelApp.log_level=ERROR"]
+    return options
+
+
+def _not_replaced(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(REPLACED_WARNINGS)
+
+
+def quiet_logs() -> None:
+    """Drop the log messages in ``REPLACED_WARNINGS``: the runner reports an unreadable ``parameters``
+    cell (``parameters_problem``) and a timed-out cell (``describe_failure``) itself. Every other
+    warning and error still reaches the console."""
+    for name in ("papermill", "papermill.translators"):
+        logging.getLogger(name).addFilter(_not_replaced)
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or str(err) or type(err).__name__
+
+
+def load_source(src: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The notebook at ``src`` as a dict, or None and one line saying why it cannot be run."""
+    if not src.exists():
+        return None, f"no such file: {src}"
+    if src.suffix != ".ipynb" or not src.is_file():
+        return None, f"not a notebook (.ipynb file): {src}"
+    try:
+        nb = json.loads(src.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return None, f"cannot read {src} as a notebook: {first_line(str(err))}"
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return None, f"not a notebook (it has no list of cells): {src}"
+    return nb, None
+
+
+def _literal_name(stmt: ast.stmt) -> str | None:
+    """The name that ``stmt`` assigns a literal to (``SMOKE = False``), or None for any other statement."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    try:
+        ast.literal_eval(stmt.value)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return None
+    return stmt.targets[0].id
+
+
+def parameters_problem(nb: dict[str, Any]) -> str | None:
+    """Why papermill cannot read the notebook's ``parameters`` cell, or None when it can.
+
+    The cell must hold only literal assignments and set ``SMOKE`` (``SMOKE = False``); papermill
+    still injects ``-p SMOKE`` after it otherwise, but cannot tell which parameters the notebook has.
+    """
+    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        return "no cell is tagged `parameters` (papermill puts SMOKE at the top)"
+    try:
+        body = ast.parse(cell_source(cells[0])).body
+    except SyntaxError:
+        body = []
+    names = [_literal_name(stmt) for stmt in body]
+    if "SMOKE" in names and None not in names:
+        return None
+    return "its `parameters` cell should hold only literals such as `SMOKE = False` (papermill cannot read it)"
+
+
+def _read_notebook(path: Path) -> dict[str, Any] | None:
+    """An executed notebook, or None when it was not written (or only half, by a killed run)."""
+    try:
+        nb: object = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(nb, dict) and isinstance(nb.get("cells"), list):
+        return nb
+    return None
+
+
+def _papermill(src: Path, work: Path, source: dict[str, Any], *, smoke: bool, timeout: int) -> str | None:
+    """Execute ``src`` into ``work``; None on success, else the one-line failure."""
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(str(src), str(work), parameters={"SMOKE": smoke}, kernel_name="python3",
+                            execution_timeout=timeout, progress_bar=False, cwd=str(src.parent),
+                            **client_options(timeout))
+    except OSError as err:
+        if err.errno in DISK_FULL:
+            raise OutputError(f"cannot write {work}: {_reason(err)}") from err
+        return describe_failure(err, _read_notebook(work), source, timeout)
+    except Exception as err:  # report every failing notebook, not just the first
+        return describe_failure(err, _read_notebook(work), source, timeout)
+    return None
+
+
+def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: float) -> None:
+    """Write the executed ``nb`` over ``src`` (atomically): injected parameters cell removed, code hash
+    stamped into ``metadata.course``."""
+    import torch
+
+    nb["cells"] = [c for c in nb["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    if isinstance(nb["metadata"].get("papermill"), dict):
+        nb["metadata"]["papermill"]["output_path"] = str(src)  # not the working copy's name
+    nb["metadata"][META_KEY] = {"code_sha256": code_hash(nb), "smoke": smoke, "seconds": round(seconds, 1),
+                                "python": platform.python_version(), "torch": torch.__version__}
+    write_atomic(src, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _finish(src: Path, work: Path, dst: Path, nb: dict[str, Any] | None, *, failed: bool, smoke: bool,
+            seconds: float) -> Path | None:
+    """After an ``in_place`` run: the source replaced on success, the working copy kept at ``dst`` on
+    failure. Returns where the executed notebook now is."""
+    try:
+        if failed:
+            if not work.exists():
+                return None
+            os.replace(work, dst)
+            return dst
+        if nb is None:
+            raise OutputError(f"papermill reported success but {work} is not a readable notebook; "
+                              f"{src} was left as it was")
+        _replace_source(src, nb, smoke=smoke, seconds=seconds)
+        dst.unlink(missing_ok=True)  # an older failed copy is out of date now
+        return src
+    except OSError as err:
+        raise OutputError(f"cannot write {err.filename or dst}: {_reason(err)}; {src} was left as it was") from err
 
 
 def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_place: bool = False,
                      widgets: bool = False) -> NotebookRun:
     """Execute ``src`` into ``dst`` with ``-p SMOKE <smoke>`` and a per-cell timeout.
 
-    With ``in_place`` the injected-parameters cell is removed again (the metadata keeps the
-    parameters), and the code hash is stamped into ``metadata.course``.
-    """
-    import papermill as pm
+    With ``in_place`` papermill writes a working copy next to ``dst``; only a run in which every cell
+    succeeded replaces ``src`` (atomically, the injected-parameters cell removed and the code hash
+    stamped into ``metadata.course``). A failed run leaves ``src`` as it was and is kept at ``dst``;
+    an interrupted one (Ctrl-C) leaves no working copy.
 
+    Raises:
+        OutputError: a file could not be written (disk full, no permission).
+    """
+    source, problem = load_source(src)
+    if source is None:
+        return NotebookRun(src.stem, None, 0.0, error=problem)
+    work = dst.with_name(f".running-{dst.name}") if in_place else dst
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create {dst.parent}: {_reason(err)}") from err
     headless_env(smoke, widgets)
     t0 = time.perf_counter()
-    error = None
     try:
-        pm.execute_notebook(str(src), str(dst), parameters={"SMOKE": smoke}, kernel_name="python3",
-                            execution_timeout=timeout, progress_bar=False, cwd=str(src.parent))
-    except Exception as err:  # report every failing notebook, not just the first
-        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
-    seconds = time.perf_counter() - t0
-    nb = json.loads(dst.read_text(encoding="utf-8")) if dst.exists() else None
-    if nb is not None and error is None and in_place:
-        nb["cells"] = [c for c in nb["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-        import torch
-        nb["metadata"][META_KEY] = {"code_sha256": code_hash(nb), "smoke": smoke, "seconds": round(seconds, 1),
-                                    "python": platform.python_version(), "torch": torch.__version__}
-        dst.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return NotebookRun(src.stem, dst, seconds, read_results(nb) if nb else {}, error)
+        error = _papermill(src, work, source, smoke=smoke, timeout=timeout)
+        seconds = time.perf_counter() - t0
+        nb = _read_notebook(work)
+        output = _finish(src, work, dst, nb, failed=error is not None, smoke=smoke,
+                         seconds=seconds) if in_place else work
+    finally:
+        if in_place:
+            work.unlink(missing_ok=True)
+    return NotebookRun(src.stem, output, seconds, read_results(nb) if nb else {}, error,
+                       parameters_problem(source))
 
 
-def run_all(notebooks: list[Path], out_dir: Path | None, *, smoke: bool, timeout: int,
+def run_all(notebooks: list[Path], out_dir: Path, *, smoke: bool, timeout: int, in_place: bool = False,
             widgets: bool = False) -> list[NotebookRun]:
-    """Execute notebooks one after another with a progress bar; ``out_dir=None`` means in place."""
+    """Execute notebooks one after another, printing a line for each (and a progress bar on a terminal).
+
+    Executed notebooks go to ``out_dir``; with ``in_place`` the sources are refreshed instead and failed
+    runs are kept in ``out_dir/failed``. A notebook that fails does not stop the others.
+
+    Raises:
+        RunStopped: a file could not be written, or Ctrl-C; it holds the runs so far.
+    """
     from tqdm import tqdm
 
-    runs = []
-    with tqdm(notebooks, desc="notebooks", unit="nb") as bar:
+    runs: list[NotebookRun] = []
+    with tqdm(notebooks, desc="notebooks", unit="nb", disable=None) as bar:
         for src in bar:
             bar.set_postfix_str(src.stem)
-            dst = src if out_dir is None else out_dir / src.name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            run = execute_notebook(src, dst, smoke=smoke, timeout=timeout, in_place=out_dir is None,
-                                   widgets=widgets)
-            bar.write(f"{'FAILED' if run.error else 'ok':>6}  {run.name}  {run.seconds:6.1f}s  "
-                      f"{len(run.results)} results" + (f"  {run.error}" if run.error else ""))
+            dst = out_dir / "failed" / src.name if in_place else out_dir / src.name
+            t0 = time.perf_counter()
+            try:
+                run = execute_notebook(src, dst, smoke=smoke, timeout=timeout, in_place=in_place, widgets=widgets)
+            except OutputError as err:
+                runs.append(NotebookRun(src.stem, None, time.perf_counter() - t0, error=str(err)))
+                raise RunStopped(f"stopped at {src.stem}: {err}", runs, 2) from None
+            except KeyboardInterrupt:
+                runs.append(NotebookRun(src.stem, None, time.perf_counter() - t0, error="interrupted (Ctrl-C)"))
+                left = f"; {src} was left as it was" if in_place else ""
+                raise RunStopped(f"interrupted during {src.stem}{left}", runs, 130) from None
+            bar.write(status_line(run, in_place))
             runs.append(run)
     return runs
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def out_dir_problem(out: Path) -> str | None:
+    """One line saying why ``out`` cannot take the executed notebooks and the report, or None."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file; give a folder (it is created when missing)"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".runner-probe-{os.getpid()}"
+        write_atomic(probe, "")
+        probe.unlink()
+    except OSError as err:
+        return f"cannot write to --out {out}: {_reason(err)}"
+    return None
 
 
-def write_report(runs: list[NotebookRun], out_dir: Path, *, smoke: bool) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html``: each chapter's runtime, status and results."""
-    import torch
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, got {value}")
+    return value
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    title = f"Course run report ({'smoke' if smoke else 'full'} mode)"
-    env = (f"Python {platform.python_version()}, torch {torch.__version__}, "
-           f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU'}, "
-           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    total = sum(r.seconds for r in runs)
-    md = [f"# {title}", "", env, "", "| notebook | status | runtime (s) | results |", "|---|---|---|---|"]
-    rows_html = []
-    for r in runs:
-        res = "; ".join(f"{k} = {_fmt(v['value'])}" for k, v in r.results.items())
-        status = "FAILED: " + r.error if r.error else "ok"
-        md.append(f"| {r.name} | {status} | {r.seconds:.1f} | {res} |")
-        rows_html.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in
-                                          (r.name, status, f"{r.seconds:.1f}", res)) + "</tr>")
-    md += ["", f"Total: {total:.1f} s for {len(runs)} notebooks, {sum(bool(r.error) for r in runs)} failed.", ""]
-    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
-    md_path.write_text("\n".join(md), encoding="utf-8")
-    html_path.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
-        "table{border-collapse:collapse}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(env)}</p><table><tr><th>notebook</th><th>status</th>"
-        "<th>runtime (s)</th><th>results</th></tr>" + "".join(rows_html) + "</table>"
-        f"<p>Total: {total:.1f} s for {len(runs)} notebooks.</p></body></html>\n", encoding="utf-8")
-    return md_path, html_path
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.runner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/[0-9]*.ipynb")
+    parser.add_argument("--smoke", action="store_true", help="run in smoke mode (fast, small)")
+    parser.add_argument("--out", type=Path, default=Path("build"),
+                        help="folder for executed notebooks (with --in-place: failed runs) and the report")
+    parser.add_argument("--in-place", action="store_true",
+                        help="refresh the notebooks themselves (make execute); only a run without errors replaces one")
+    parser.add_argument("--timeout", type=_seconds, default=1800, help="seconds allowed per cell (> 0)")
+    parser.add_argument("--widgets", action="store_true",
+                        help="build the ipywidgets controls (COURSE_HEADLESS=0) instead of static figures")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: execute the notebooks, write the report, return 1 if any notebook failed."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/[0-9]*.ipynb")
-    parser.add_argument("--smoke", action="store_true", help="run in smoke mode (fast, small)")
-    parser.add_argument("--out", type=Path, default=Path("build"), help="folder for executed notebooks and the report")
-    parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks themselves (make execute)")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
-    parser.add_argument("--widgets", action="store_true",
-                        help="build the ipywidgets controls (COURSE_HEADLESS=0) instead of static figures")
-    args = parser.parse_args(argv)
+    """Command line: execute the notebooks and write the report.
+
+    Returns 0 when every notebook ran, 1 when one failed, 2 when the runner could not write its output
+    (each said in one line on stderr), 130 on Ctrl-C.
+    """
+    args = _parser().parse_args(argv)
     notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9]*.ipynb"))
     if not notebooks:
-        print("no notebooks found (run from the repository root)", file=sys.stderr)
+        print("runner: no notebooks found (run from the repository root)", file=sys.stderr)
         return 2
-    runs = run_all(notebooks, None if args.in_place else args.out, smoke=args.smoke, timeout=args.timeout,
-                   widgets=args.widgets)
-    md, page = write_report(runs, args.out, smoke=args.smoke)
+    problem = out_dir_problem(args.out)
+    if problem:
+        print(f"runner: {problem}", file=sys.stderr)
+        return 2
+    quiet_logs()
+    stopped = None
+    try:
+        runs = run_all(notebooks, args.out, smoke=args.smoke, timeout=args.timeout, in_place=args.in_place,
+                       widgets=args.widgets)
+        code = 1 if any(r.error for r in runs) else 0
+    except RunStopped as stop:
+        runs, code, stopped = stop.runs, stop.exit_code, str(stop)
+        print(f"runner: {stopped}", file=sys.stderr)
+    try:
+        md, page = write_report(runs, args.out, smoke=args.smoke, in_place=args.in_place, stopped=stopped)
+    except OSError as err:
+        print(f"runner: could not write the report in {args.out}: {_reason(err)}", file=sys.stderr)
+        return 2
     print(f"report: {md} and {page}")
-    return 1 if any(r.error for r in runs) else 0
+    return code
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def generate(model: nn.Module, vocab: CharVocab, prompt: str, length: int = 200,
     out = []
     for _ in range(length):
         if stateful:
-            logits, state = model.step(feed, state)             # (1, V, t)
+            logits, state = model.step(feed, state)  # type: ignore[operator]  # (1, V, t)
         else:
             window = ids if context is None else ids[:, -context:]
             logits = model(window)                              # (1, V, t)

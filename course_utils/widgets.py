@@ -27,15 +27,21 @@ def _snap(value: float, lo: float, hi: float, step: float) -> float:
     return int(snapped) if all(isinstance(v, int) for v in (lo, hi, step)) else round(snapped, 10)
 
 
-def _default(spec: Any, given: Any) -> Any:
-    """Default of one control: the function's own default if it is allowed, else a neutral one."""
+def _start_value(spec: Any, given: Any) -> Any:
+    """Starting value of one control: the function's own default if it is allowed, else a neutral one."""
     if isinstance(spec, tuple):  # a slider; a list, even of numbers, is a dropdown
         if len(spec) not in (2, 3) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec):
             raise ValueError(f"slider spec {spec!r} must be (min, max) or (min, max, step) numbers; use a list for a dropdown")
         lo, hi = spec[0], spec[1]
         step = spec[2] if len(spec) == 3 else (1 if isinstance(lo, int) and isinstance(hi, int) else (hi - lo) / 100)
+        if not all(math.isfinite(v) for v in (lo, hi, step)):
+            raise ValueError(f"slider spec {spec} must hold finite numbers (no inf or nan): give the range "
+                             f"the slider should span, e.g. (0.0, 10.0, 0.1)")
         if not lo < hi or step <= 0:
             raise ValueError(f"slider spec {spec} needs min < max and step > 0")
+        if step > hi - lo:
+            raise ValueError(f"slider spec {spec}: the step {step} is larger than the range {hi - lo}, so the "
+                             f"slider could not move; use a smaller step")
         start = given if isinstance(given, (int, float)) and not isinstance(given, bool) else (lo + hi) / 2
         return _snap(start, lo, hi, step)
     if isinstance(spec, list):
@@ -58,7 +64,7 @@ def default_values(fn: Callable[..., Any], **controls: Any) -> dict[str, Any]:
     out = {}
     for name, spec in controls.items():
         given = sig.parameters[name].default
-        out[name] = _default(spec, None if given is inspect.Parameter.empty else given)
+        out[name] = _start_value(spec, None if given is inspect.Parameter.empty else given)
     return out
 
 

@@ -8,8 +8,16 @@ from safetensors.torch import load_file
 from torch import nn
 
 from course_utils import bert
-from course_utils.bert import (BertConfig, BertModel, LengthBatches, encode_sentences, load_minilm, mean_pool,
-                               minilm_paths, tokenize)
+from course_utils.batches import LengthBatches
+from course_utils.bert import (
+    BertConfig,
+    BertModel,
+    encode_sentences,
+    load_minilm,
+    mean_pool,
+    minilm_paths,
+    tokenize,
+)
 from course_utils.data import ChecksumError, DataSourceError
 
 SENTENCES = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]

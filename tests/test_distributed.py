@@ -30,7 +30,7 @@ def test_shards_partition_every_batch_and_skip_a_too_small_last_one():
 
 
 def test_shard_batches_refuses_data_it_cannot_split(monkeypatch):
-    monkeypatch.setattr(ddp, "world", lambda: (0, 2))
+    monkeypatch.setattr(ddp, "world_size", lambda: 2)
     with pytest.raises(ValueError, match="DistributedSampler"):
         ddp.shard_batches([(torch.zeros(2, 1), torch.zeros(2))])
     assert ddp.shard_batches(TensorBatches(torch.zeros(4, 1), torch.zeros(4), 2)).world_size == 2

@@ -6,8 +6,14 @@ import pytest
 import torch
 
 from course_utils.data import ChecksumError, DataSourceError
-from course_utils.models import (IMAGENET_MEAN, MobileNetV2, imagenet_classes, load_mobilenet_v2,
-                                 mobilenet_v2_weights_path, preprocess_imagenet)
+from course_utils.models import (
+    IMAGENET_MEAN,
+    MobileNetV2,
+    imagenet_classes,
+    load_mobilenet_v2,
+    mobilenet_v2_weights_path,
+    preprocess_imagenet,
+)
 
 CATS = range(281, 286)  # tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat
 
@@ -107,6 +113,7 @@ def test_digit_cnn_shapes_and_features():
 
 def test_hog_features_match_scikit_image_and_refuse_colour_images():
     from skimage.feature import hog
+
     from course_utils import hog_features
     x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     feats = hog_features(x)

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
+from expectations import EXPECTATIONS, check
 
 from course_utils.results import read_results
 from course_utils.runner import code_hash, execute_notebook
-from expectations import EXPECTATIONS, check
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 REPO = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]["repository"]
-PARAMS_LINE = 'SMOKE = os.environ.get("COURSE_SMOKE", "0") == "1"'
+PARAMS_LINE = "SMOKE = False"   # a literal, so papermill parses it (no "Unable to parse line 1")
+COMBINE_LINE = "SMOKE = use_smoke_mode(SMOKE)"
 
 
 def load(path: Path) -> dict:
@@ -56,7 +57,11 @@ def test_anatomy(path):
     assert src(cells[params[0]]).strip() == PARAMS_LINE, (
         "the parameters cell holds only the SMOKE line; papermill injects -p values after it, so sizes "
         "derived there keep their defaults")
-    assert "SMOKE" in src(cells[params[0] + 1]), "the cell after the parameters cell derives the sizes"
+    assert COMBINE_LINE in src(cells[params[0] + 1]), (
+        "the cell after the parameters cell combines SMOKE with COURSE_SMOKE once (use_smoke_mode) and derives "
+        "the sizes")
+    assert not any("smoke=SMOKE" in src(c) for c in cells if c["cell_type"] == "code"), \
+        "record() takes the mode from use_smoke_mode; drop smoke=SMOKE"
     for i, c in enumerate(code):
         s = src(c)
         assert len(s.splitlines()) <= 25, f"code cell {i} has {len(s.splitlines())} lines (max 25)"
@@ -90,8 +95,12 @@ def test_committed_outputs_are_fresh_full_mode_results(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_smoke_run_with_papermill(path, tmp_path):
+def test_smoke_run_with_papermill(path, tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"          # the kernel's temporary folder: a chapter leaves nothing there
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     run = execute_notebook(path, tmp_path / path.name, smoke=True, timeout=300)
+    assert not list(scratch.glob("ddp_*")), f"{path.name} left temporary folders: {list(scratch.iterdir())}"
     assert run.error is None, run.error
     assert run.results, "a chapter records its results"
     assert all(r["smoke"] is True for r in run.results.values()), "SMOKE=True did not reach record()"
@@ -108,3 +117,12 @@ def test_no_stray_booleans_in_outputs(path):
             if out["output_type"] == "execute_result":
                 text = "".join(out["data"].get("text/plain", ""))
                 assert text not in ("True", "False"), f"cell {i} displays {text}: end its last line with ';'"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_second_copy_of_a_recorded_value(path):
+    """record() returns its value: a cell ending in record(...) ends with ';' so the value is shown once."""
+    for i, cell in enumerate(load(path)["cells"]):
+        lines = [ln for ln in src(cell).splitlines() if ln.strip()] if cell["cell_type"] == "code" else []
+        if lines and lines[-1].startswith("record(") and not lines[-1].split("#")[0].rstrip().endswith(";"):
+            pytest.fail(f"cell {i} ends with record(...) without ';': its value would show twice")

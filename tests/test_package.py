@@ -2,10 +2,10 @@
 import ast
 import importlib
 import inspect
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,3 +57,20 @@ def test_dependency_ranges_admit_colab_and_pins_satisfy_them():
             pins[req.name] = next(iter(req.specifier)).version
     for name, req in deps.items():
         assert req.specifier.contains(pins[name]), f"pinned {name}=={pins[name]} is outside {req}"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_functions_are_short(name):
+    """One idea per function: no body over 60 lines besides its docstring (complexity over 15 is ruff's C901)."""
+    tree = ast.parse((ROOT / "course_utils" / f"{name}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body[1:] if ast.get_docstring(node) else node.body
+            length = (body[-1].end_lineno - body[0].lineno + 1) if body else 0
+            assert length <= 60, f"{name}.{node.name} has {length} lines of code: split it into named steps"
+
+
+def test_plotting_does_not_import_the_training_loop():
+    tree = ast.parse((ROOT / "course_utils" / "plot.py").read_text())
+    runtime = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]   # not under TYPE_CHECKING
+    assert not [n for n in runtime if isinstance(n, ast.ImportFrom) and n.module in ("train", "evaluation")]

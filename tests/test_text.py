@@ -5,8 +5,18 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import (CharLSTM, CharVocab, TensorBatches, accuracy, char_windows, fit, generate, nats_to_bits,
-                          seed_everything, split_text)
+from course_utils import (
+    CharLSTM,
+    CharVocab,
+    TensorBatches,
+    accuracy,
+    char_windows,
+    fit,
+    generate,
+    nats_to_bits,
+    seed_everything,
+    split_text,
+)
 
 
 def test_vocab_round_trip_and_unknown_character():

@@ -5,8 +5,16 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import (NonFiniteLossError, ShapeMismatchError, TensorBatches, accuracy, evaluate, fit,
-                          predict, seed_everything)
+from course_utils import (
+    NonFiniteLossError,
+    ShapeMismatchError,
+    TensorBatches,
+    accuracy,
+    evaluate,
+    fit,
+    predict,
+    seed_everything,
+)
 from course_utils.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -114,7 +122,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     fit(model, (x, y), loss_fn=nn.CrossEntropyLoss(), optimizer=torch.optim.SGD(model.parameters(), 0.1),
         epochs=1, checkpoint=tmp_path / "ck.pt", progress=False, verbose=False)
     other = nn.Linear(10, 2)
-    with pytest.raises(RuntimeError, match="does not match this model"):
+    with pytest.raises(RuntimeError, match="made with the model Sequential, but this run uses Linear"):
         fit(other, (x, y), loss_fn=nn.CrossEntropyLoss(), optimizer=torch.optim.SGD(other.parameters(), 0.1),
             epochs=2, checkpoint=tmp_path / "ck.pt", progress=False, verbose=False)
 
@@ -220,7 +228,7 @@ def test_bad_arguments():
     x, y = make_data()
     model = make_model()
     opt = torch.optim.SGD(model.parameters(), 0.1)
-    with pytest.raises(ValueError, match="'val_acc' needs val_data"):
+    with pytest.raises(ValueError, match="'val_acc' is not a value fit records \\(val_ values need val_data\\)"):
         fit(model, (x, y), loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=1, patience=1, monitor="val_acc")
     with pytest.raises(ValueError, match="no batches"):
         fit(model, (x[:0], y[:0]), loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=1, progress=False, verbose=False)

@@ -55,3 +55,17 @@ def test_widgets_redraw_when_a_control_changes():
     controls["kind"].value = "b"
     assert calls[-1] == (2.5, 10, "b", True)
     assert len(ui.children) == 2
+
+
+@pytest.mark.parametrize("spec", [(0.0, float("inf"), 0.1), (float("-inf"), 1.0), (0.0, 1.0, float("nan")),
+                                  (float("nan"), 1.0, 0.1)])
+def test_explore_refuses_non_finite_bounds(spec):
+    def draw(w=0.5):
+        return w
+    with pytest.raises(ValueError, match="finite numbers"):
+        default_values(draw, w=spec)
+
+
+def test_explore_refuses_a_step_wider_than_the_range():
+    with pytest.raises(ValueError, match="larger than the range"):
+        default_values(lambda w=0.5: w, w=(0.0, 1.0, 5.0))

@@ -75,7 +75,7 @@ def build(notebooks: list[Path], out: Path) -> list[dict[str, object]]:
         title, figures = chapter_title(nb, path.stem), count_figures(nb)
         body, _ = exporter.from_notebook_node(_collapse_solutions(nb), resources={"metadata": {"name": title}})
         nav = _nav(pages[i - 1] if i else None, pages[i + 1] if i + 1 < len(pages) else None)
-        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav, body, count=1)
+        body = re.sub(r"(<body[^>]*>)", lambda m, nav=nav: m.group(1) + nav, body, count=1)
         body = body.replace("</head>", STYLE + "</head>", 1)
         (out / pages[i]).write_text(body, encoding="utf-8")
         written.append({"page": pages[i], "title": title, "figures": figures})

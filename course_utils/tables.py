@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import DATASETS, find_file
+from .data import DATASETS, get_source
+from .sources import find_file
 
 __all__ = ["load_series", "load_sentiment", "load_ratings"]
 
@@ -23,9 +24,7 @@ def load_series(name: str = "co2") -> pd.Series:
     ``"co2"``: monthly mean CO2 at Mauna Loa in ppm, float64, indexed by the first day of each
     month (a ``DatetimeIndex`` with monthly frequency), 526 values from 1958-03 to 2001-12.
     """
-    info = DATASETS.get(name)
-    if info is None or name != "co2":
-        raise KeyError(f"unknown series {name!r}; choose 'co2'")
+    info = get_source(name, read_by="load_series")
     frame = pd.read_csv(find_file(info, info.files[0]))
     index = pd.DatetimeIndex(pd.to_datetime(frame["month"], format="%Y-%m"), freq="MS", name="month")
     return pd.Series(frame["co2_ppm"].to_numpy(dtype=np.float64), index=index, name="co2_ppm")
@@ -68,9 +67,7 @@ def load_ratings(name: str = "movielens") -> pd.DataFrame:
         (the original ids), ``rating`` (float32, 0.5 to 5 stars), ``timestamp`` (int64 seconds),
         ``title`` (str) and ``genres`` (str, ``|``-separated).
     """
-    info = DATASETS.get(name)
-    if info is None or name != "movielens":
-        raise KeyError(f"unknown ratings dataset {name!r}; choose 'movielens'")
+    info = get_source(name, read_by="load_ratings")
     raw = pd.read_pickle(find_file(info, info.files[0]), compression="xz")
     frame = raw[["userId", "movieId", "rating", "timestamp", "title", "genres"]].copy()
     frame["userId"] = frame["userId"].astype(np.int64)

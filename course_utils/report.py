@@ -1,0 +1,169 @@
+"""What a headless run produced, said for people: the ``NotebookRun`` record of each notebook, the
+one-line description of a failure (the cell and the error), and ``report.md`` / ``report.html``.
+
+``course_utils.runner`` executes the notebooks and fills in the records; this module only describes
+and writes them. Every file goes through ``write_atomic``: either the whole new text is there or the
+old file is untouched.
+
+Introduced in README.md ("Running headless").
+"""
+from __future__ import annotations
+
+import html
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["NotebookRun", "write_atomic", "cell_source", "first_line", "describe_failure", "status_line",
+           "write_report"]
+
+
+@dataclass
+class NotebookRun:
+    """One executed notebook: where it went, how long it took, what it recorded or why it failed.
+
+    ``output`` is the executed notebook (the source itself after a successful ``--in-place`` run, the
+    kept copy of a failed one), or None when nothing was written. ``note`` is a problem that did not
+    stop the run (a ``parameters`` cell papermill cannot read).
+    """
+    name: str
+    output: Path | None
+    seconds: float
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+    note: str | None = None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    Either the whole new text is there or the old file is untouched; the temporary file never
+    outlives a failed write (disk full, Ctrl-C). An existing file keeps its permissions.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def cell_source(cell: dict[str, Any]) -> str:
+    """The source of a notebook cell as one string (nbformat stores a string or a list of lines)."""
+    src = cell.get("source", "")
+    return src if isinstance(src, str) else "".join(src)
+
+
+def first_line(text: str, width: int = 80) -> str:
+    """The first non-blank line of ``text``, stripped and cut to ``width`` characters."""
+    line = next((s.strip() for s in text.splitlines() if s.strip()), "")
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
+def _failing_cell(err: BaseException, executed: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The cell that was running when the run stopped: papermill saves each cell's start time."""
+    started: list[dict[str, Any]] = [c for c in (executed or {}).get("cells", [])
+                                     if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if started:
+        return started[-1]
+    source = getattr(err, "source", None)
+    return {"source": source} if isinstance(source, str) else None
+
+
+def _index_in(source: dict[str, Any], cell: dict[str, Any]) -> int | None:
+    """Where ``cell`` of the executed notebook is in the source (which has no injected cell)."""
+    ids = [c.get("id") for c in source["cells"]]
+    if cell.get("id") and cell["id"] in ids:
+        return ids.index(cell["id"])
+    texts = [cell_source(c) for c in source["cells"]]
+    return texts.index(cell_source(cell)) if cell_source(cell) in texts else None
+
+
+def _error_text(err: BaseException, cell: dict[str, Any] | None, timeout: int | None) -> str:
+    """``name: message`` of the error: papermill's ``ename``/``evalue`` for an exception in a cell (a
+    cell interrupted at ``timeout`` is named a timeout), else the exception raised."""
+    ename = getattr(err, "ename", None)
+    name, message = (ename, str(getattr(err, "evalue", ""))) if ename else (type(err).__name__, str(err))
+    duration = (cell or {}).get("metadata", {}).get("papermill", {}).get("duration")
+    if name == "KeyboardInterrupt" and timeout and isinstance(duration, (int, float)) and duration >= timeout:
+        name, message = "CellTimeoutError", f"the cell ran longer than {timeout} s (--timeout) and was interrupted"
+    return f"{name}: {first_line(message, 200)}" if first_line(message) else name
+
+
+def describe_failure(err: BaseException, executed: dict[str, Any] | None, source: dict[str, Any],
+                     timeout: int | None = None) -> str:
+    """One line: the failing cell (its index in the source notebook, from 0, and its first line), then
+    the error."""
+    cell = _failing_cell(err, executed)
+    what = _error_text(err, cell, timeout)
+    if cell is None:
+        return what
+    index = _index_in(source, cell)
+    return f"cell {'?' if index is None else index} (`{first_line(cell_source(cell))}`): {what}"
+
+
+def _kept(run: NotebookRun, in_place: bool) -> str:
+    return f"source unchanged, failed run kept in {run.output}" if in_place else f"executed notebook: {run.output}"
+
+
+def status_line(run: NotebookRun, in_place: bool) -> str:
+    """The console line for one notebook: ok or FAILED, runtime, number of results, the failure and
+    where the executed notebook is, and a note on a second line when there is one."""
+    line = f"{'FAILED' if run.error else 'ok':>6}  {run.name}  {run.seconds:6.1f}s  {len(run.results)} results"
+    if run.error:
+        line += f"  {run.error}" + (f"; {_kept(run, in_place)}" if run.output else "")
+    return line + (f"\n  note  {run.name}: {run.note}" if run.note else "")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _status(run: NotebookRun, in_place: bool) -> str:
+    note = f"; note: {run.note}" if run.note else ""
+    if not run.error:
+        return "ok" + note
+    return "FAILED: " + run.error + (f" ({_kept(run, in_place)})" if run.output else "") + note
+
+
+def write_report(runs: list[NotebookRun], out_dir: Path, *, smoke: bool, in_place: bool = False,
+                 stopped: str | None = None) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html``: each chapter's runtime, status and results.
+
+    A failed notebook's status names the cell (index and first line) and the error; ``stopped`` says
+    why the run ended early. Each file is replaced atomically.
+    """
+    import torch
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    title = f"Course run report ({'smoke' if smoke else 'full'} mode)"
+    env = (f"Python {platform.python_version()}, torch {torch.__version__}, "
+           f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU'}, "
+           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    rows = [(r.name, _status(r, in_place), f"{r.seconds:.1f}",
+             "; ".join(f"{k} = {_fmt(v['value'])}" for k, v in r.results.items())) for r in runs]
+    total = (f"Total: {sum(r.seconds for r in runs):.1f} s for {len(runs)} notebooks, "
+             f"{sum(bool(r.error) for r in runs)} failed." + (f" The run stopped early: {stopped}." if stopped else ""))
+    md = [f"# {title}", "", env, "", "| notebook | status | runtime (s) | results |", "|---|---|---|---|"]
+    md += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    md += ["", total, ""]
+    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
+    write_atomic(md_path, "\n".join(md))
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    write_atomic(html_path,
+                 "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
+                 "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
+                 "table{border-collapse:collapse}</style></head><body>"
+                 f"<h1>{html.escape(title)}</h1><p>{html.escape(env)}</p><table><tr><th>notebook</th>"
+                 "<th>status</th><th>runtime (s)</th><th>results</th></tr>" + cells + "</table>"
+                 f"<p>{html.escape(total)}</p></body></html>\n")
+    return md_path, html_path
