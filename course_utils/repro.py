@@ -106,7 +106,8 @@ def environment_report(device: torch.device | None = None) -> str:
 
 def is_headless() -> bool:
     """True when no person is watching: ``COURSE_HEADLESS=1`` (set by the runner and the tests)
-    or outside an IPython kernel. Progress bars and widgets are then replaced by static output."""
+    or outside a Jupyter kernel (Jupyter's own or a subclass of it, such as Colab's). Progress bars and
+    widgets are then replaced by static output."""
     if os.environ.get("COURSE_HEADLESS", "0") == "1":
         return True
     try:
@@ -114,4 +115,11 @@ def is_headless() -> bool:
     except ImportError:
         return True
     shell = get_ipython()
-    return shell is None or type(shell).__name__ != "ZMQInteractiveShell"
+    if shell is None:
+        return True
+    try:
+        from ipykernel.zmqshell import ZMQInteractiveShell
+    except ImportError:  # IPython without a kernel package: a terminal, nobody sees widgets
+        return True
+    # a subclass counts too: Colab's shell is google.colab._shell.Shell(ZMQInteractiveShell)
+    return not isinstance(shell, ZMQInteractiveShell)

@@ -46,3 +46,26 @@ def test_get_device_refuses_unavailable_or_bad(monkeypatch):
 def test_environment_report_names_versions():
     report = environment_report(torch.device("cpu"))
     assert torch.__version__ in report and "Device   cpu" in report and "Threads" in report
+
+
+def test_is_headless_knows_colabs_kernel_shell(monkeypatch):
+    """Colab's shell subclasses ZMQInteractiveShell under another name; it is interactive all the same."""
+    from unittest import mock
+
+    import IPython
+    from ipykernel.zmqshell import ZMQInteractiveShell
+    from IPython.terminal.interactiveshell import TerminalInteractiveShell
+
+    from course_utils import is_headless
+
+    class Shell(ZMQInteractiveShell):   # the name google.colab._shell uses
+        pass
+
+    monkeypatch.setenv("COURSE_HEADLESS", "0")
+    for shell, headless in ((mock.Mock(spec=Shell), False), (mock.Mock(spec=ZMQInteractiveShell), False),
+                            (mock.Mock(spec=TerminalInteractiveShell), True), (None, True)):
+        monkeypatch.setattr(IPython, "get_ipython", lambda shell=shell: shell)
+        assert is_headless() is headless, shell
+    monkeypatch.setenv("COURSE_HEADLESS", "1")
+    monkeypatch.setattr(IPython, "get_ipython", lambda: mock.Mock(spec=Shell))
+    assert is_headless() is True
