@@ -13,7 +13,7 @@ from .history import History
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
 from .models import hog_features, imagenet_classes, load_mobilenet_v2, make_digit_cnn, preprocess_imagenet
 from .plot import new_figure, plot_curves, plot_history, show_images
-from .repro import environment_report, get_device, is_headless, seed_everything
+from .repro import course_version, environment_report, get_device, is_headless, seed_everything
 from .results import read_results, record, smoke_mode, use_smoke_mode
 from .sources import ChecksumError, DataSourceError
 from .tables import load_ratings, load_sentiment, load_series
@@ -37,5 +37,5 @@ __all__ = [
     # reproducibility, results, figures, widgets, exercises
     "check_function", "check_tensor", "check_value", "environment_report", "explore", "get_device", "is_headless",
     "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",
-    "smoke_mode", "use_smoke_mode",
+    "smoke_mode", "use_smoke_mode", "course_version",
 ]

@@ -4,15 +4,18 @@ Introduced in notebooks/00_getting_started.ipynb, section 0.1.
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "environment_report", "is_headless", "DEVICE_ENV_VAR"]
+__all__ = ["seed_everything", "get_device", "environment_report", "is_headless", "course_version", "DEVICE_ENV_VAR"]
 
 DEVICE_ENV_VAR = "COURSE_DEVICE"
 """Environment variable that overrides :func:`get_device` (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
@@ -79,6 +82,35 @@ def get_device(override: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def _git_describe(folder: Path) -> str | None:
+    """``git describe --always --dirty`` of the checkout holding ``folder``, or None outside one."""
+    try:
+        out = subprocess.run(["git", "-C", str(folder), "describe", "--always", "--dirty", "--abbrev=10"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def course_version() -> str:
+    """``course_utils``'s version and the commit it came from, e.g. ``0.1.0 (commit 1a2b3c4d5e)``.
+
+    The commit is the one pip recorded when installing from git (as the Colab setup cells do), or that
+    of the checkout the package is imported from (``-dirty`` when it has uncommitted changes).
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("course_utils")
+        version = dist.version
+        url = json.loads(dist.read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        version, url = "unknown", {}
+    commit = (url.get("vcs_info") or {}).get("commit_id") if isinstance(url, dict) else None
+    commit = commit[:10] if commit else _git_describe(Path(__file__).resolve().parent)
+    return f"{version} (commit {commit or 'unknown'})"
+
+
 def environment_report(device: torch.device | None = None) -> str:
     """A few lines describing where the notebook runs: Python, PyTorch, device, CPU threads.
 
@@ -100,6 +132,7 @@ def environment_report(device: torch.device | None = None) -> str:
         f"NumPy    {np.__version__}",
         f"Device   {dev}",
         f"Threads  {torch.get_num_threads()} intra-op threads, {os.cpu_count()} CPU cores",
+        f"Course   course_utils {course_version()}",
     ]
     return "\n".join(lines)
 

@@ -47,7 +47,8 @@ def test_dependency_ranges_admit_colab_and_pins_satisfy_them():
     deps = {Requirement(d).name: Requirement(d) for d in
             tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
     colab = {"torch": "2.11.0", "ipywidgets": "7.7.1", "numpy": "2.0.2", "matplotlib": "3.10.0",
-             "pandas": "2.2.2", "scikit-learn": "1.6.1", "tqdm": "4.67.1", "ipython": "7.34.0"}
+             "pandas": "2.2.2", "scikit-learn": "1.6.1", "tqdm": "4.67.1", "ipython": "7.34.0",
+             "scikit-image": "0.25.2", "scipy": "1.16.3", "threadpoolctl": "3.6.0"}
     for name, version in colab.items():
         assert deps[name].specifier.contains(version), f"Colab's {name} {version} is outside {deps[name]}"
     pins = {}
@@ -74,3 +75,40 @@ def test_plotting_does_not_import_the_training_loop():
     tree = ast.parse((ROOT / "course_utils" / "plot.py").read_text())
     runtime = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]   # not under TYPE_CHECKING
     assert not [n for n in runtime if isinstance(n, ast.ImportFrom) and n.module in ("train", "evaluation")]
+
+
+def _top_level_imports(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_every_import_is_declared():
+    """What course_utils and the chapters import is a declared dependency (or an extra), never just present."""
+    import importlib.metadata
+    import json
+    import sys
+
+    from packaging.utils import canonicalize_name
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {canonicalize_name(Requirement(d).name) for d in project["dependencies"]}
+    declared |= {canonicalize_name(Requirement(d).name) for extra in project["optional-dependencies"].values()
+                 for d in extra}
+    modules = set()
+    for path in (ROOT / "course_utils").glob("*.py"):
+        modules |= _top_level_imports(path.read_text())
+    for path in (ROOT / "notebooks").glob("[0-9]*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                modules |= _top_level_imports("".join(cell["source"]))
+    distributions = importlib.metadata.packages_distributions()
+    missing = {}
+    for module in sorted(modules - set(sys.stdlib_module_names) - {"course_utils", "google"}):
+        names = {canonicalize_name(d) for d in distributions.get(module, [module])}
+        if not names & declared:
+            missing[module] = sorted(names)
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"

@@ -69,3 +69,22 @@ def test_is_headless_knows_colabs_kernel_shell(monkeypatch):
     monkeypatch.setenv("COURSE_HEADLESS", "1")
     monkeypatch.setattr(IPython, "get_ipython", lambda: mock.Mock(spec=Shell))
     assert is_headless() is True
+
+
+def test_course_version_names_the_commit(monkeypatch):
+    import json
+    from importlib import metadata
+
+    import course_utils
+    from course_utils import course_version
+
+    here = course_version()            # this checkout: the commit git describes
+    assert here.startswith(course_utils.__version__ + " (commit ") and "unknown" not in here
+
+    class Installed:                   # what pip records for `pip install git+https://...@<ref>` (Colab)
+        version = "0.1.0"
+
+        def read_text(self, name):
+            return json.dumps({"url": "https://github.com/x/y", "vcs_info": {"vcs": "git", "commit_id": "0123456789abcdef"}})
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed())
+    assert course_version() == "0.1.0 (commit 0123456789)"
