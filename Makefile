@@ -4,8 +4,11 @@
 #   make execute   refresh the outputs committed in notebooks/ (seeded full-mode run)
 #   make lab       open JupyterLab on notebooks/
 #   make bench     fit() against a raw PyTorch loop
-#   make test-colab  every notebook in smoke mode with Colab's ipywidgets 7.7.1 / ipykernel 6.17, widgets built
-#   make book      the executed notebooks as a static HTML book in build/book/
+#   make test-colab  every notebook in smoke mode as on Google Colab: Colab's package versions, its setup cells run
+#                    (the course installed from git), Debian's datasets hidden (tools/colab_sim.py)
+#   make test-colab-exact  the same on Colab's exact stack: Python 3.13, torch 2.11.0 (~5 GB download; by hand)
+#   make test-pip  the README's plain-pip steps in a fresh venv outside the repo, then chapter 00 in smoke mode
+#   make book      the executed notebooks as a static HTML book in build/book/ (Jupyter Book 1, config in book/)
 #   make lint      ruff (code and notebooks) and mypy (course_utils); make test runs it first
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,7 +21,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SMOKE  ?=
 RUNFLAGS := $(if $(filter 1 yes true True,$(SMOKE)),--smoke)
 
-.PHONY: setup system-deps lint test test-colab run execute lab bench book clean
+.PHONY: setup system-deps lint test test-colab test-colab-exact test-pip run execute lab bench book clean
 
 setup: $(STAMP) system-deps
 
@@ -29,7 +32,7 @@ $(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(PIP) install -q --no-deps -e .
 	@touch $(STAMP)
 
-# Debian packages the chapters read: Fashion-MNIST (01, 08), espeak-ng and pocketsphinx-testdata
+# Debian packages the chapters read: Fashion-MNIST (04, 08, 11a, 11b), espeak-ng and pocketsphinx-testdata
 # (09b, speech). Installed only when missing, only as root, never with sudo.
 DEBS := $(if $(wildcard $(FASHION)),,dataset-fashion-mnist) $(if $(wildcard /usr/bin/espeak-ng),,espeak-ng) \
         $(if $(wildcard /usr/share/pocketsphinx/test/data/cards/001.wav),,pocketsphinx-testdata)
@@ -50,21 +53,26 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
-	OMP_NUM_THREADS=1 COURSE_HEADLESS=1 COURSE_SMOKE=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
+	OMP_NUM_THREADS=1 COURSE_HEADLESS=1 COURSE_SMOKE=1 COURSE_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
 	  -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
 
-COLAB_VENV  := .venv-colab
-COLAB_STAMP := $(COLAB_VENV)/.installed
+# The Colab simulation (README "On Colab"): the kernel runs in .venv-colab, Colab's preinstalled packages at
+# Colab's versions (colab/constraints.txt; rebuilt when it changes) on Python 3.11 with torch 2.13.0 CPU;
+# tools/colab_sim.py drives it from .venv. The exact stack, by hand only: pyenv's Python 3.13 where there
+# is one, and torch 2.11.0 from PyPI (the CUDA build, about 5 GB).
+COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 
-$(COLAB_STAMP): requirements-colab.txt requirements-data.txt pyproject.toml
-	@test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
-	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check $(FIND_LINKS) -r requirements-colab.txt
-	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-data.txt
-	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
-	@touch $(COLAB_STAMP)
+test-colab: $(STAMP) system-deps
+	OMP_NUM_THREADS=1 $(BIN)/python tools/colab_sim.py --venv .venv-colab --python $(PYTHON) --torch torch==2.13.0 \
+	  $(FIND_LINKS) --out build/colab-sim
 
-test-colab: $(COLAB_STAMP) system-deps
-	OMP_NUM_THREADS=1 $(COLAB_VENV)/bin/python -m course_utils.runner --smoke --widgets --out build/colab-compat
+test-colab-exact: $(STAMP) system-deps
+	OMP_NUM_THREADS=1 $(BIN)/python tools/colab_sim.py --venv .venv-colab-exact --python $(COLAB_PYTHON) \
+	  --torch torch==2.11.0 --torch-deps --out build/colab-exact
+
+# no make, no .venv: the README's Linux pip steps, checked by themselves (tools/pip_path.sh)
+test-pip:
+	PYTHON=$(PYTHON) bash tools/pip_path.sh
 
 run: setup
 	$(BIN)/python -m course_utils.runner --out build $(RUNFLAGS)

@@ -6,7 +6,7 @@ docstrings say which. Import what a cell needs: ``from course_utils import fit, 
 from .batches import LengthBatches, MapBatches, TensorBatches
 from .bert import encode_sentences, load_minilm, mean_pool, tokenize
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import DATASETS, DataSplits, list_datasets, load_dataset, load_text
+from .data import DATASETS, DataSplits, dataset_available, list_datasets, load_dataset, load_text
 from .exercises import check_function, check_tensor, check_value
 from .explain import grad_cam, heatmap, integrated_gradients, occlusion, rank_correlation, saliency
 from .history import History
@@ -15,6 +15,7 @@ from .models import hog_features, imagenet_classes, load_mobilenet_v2, make_digi
 from .plot import new_figure, plot_curves, plot_history, show_images
 from .repro import course_version, environment_report, get_device, is_headless, seed_everything
 from .results import read_results, record, smoke_mode, use_smoke_mode
+from .sections import skip_unless
 from .sources import ChecksumError, DataSourceError
 from .tables import load_ratings, load_sentiment, load_series
 from .text import CharLSTM, CharVocab, char_windows, generate, nats_to_bits, split_text
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     # batches and data
     "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "LengthBatches", "MapBatches", "TensorBatches",
-    "list_datasets", "load_dataset", "load_ratings", "load_sentiment", "load_series", "load_text",
+    "dataset_available", "list_datasets", "load_dataset", "load_ratings", "load_sentiment", "load_series", "load_text",
     # training
     "CheckpointError", "History", "NonFiniteLossError", "ShapeMismatchError", "accuracy", "binary_accuracy",
     "evaluate", "fit", "load_checkpoint", "predict", "save_checkpoint",
@@ -37,5 +38,5 @@ __all__ = [
     # reproducibility, results, figures, widgets, exercises
     "check_function", "check_tensor", "check_value", "environment_report", "explore", "get_device", "is_headless",
     "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",
-    "smoke_mode", "use_smoke_mode", "course_version",
+    "smoke_mode", "use_smoke_mode", "course_version", "skip_unless",
 ]

@@ -31,7 +31,7 @@ from .registry import DATASETS
 from .sources import ChecksumError, DataSourceError, Source, cached_tensors, find_file
 
 __all__ = [
-    "DataSplits", "DATASETS", "get_source", "list_datasets", "load_dataset", "load_text",
+    "DataSplits", "DATASETS", "dataset_available", "get_source", "list_datasets", "load_dataset", "load_text",
     "ChecksumError", "DataSourceError", "TensorBatches",  # defined in sources / batches, used from here
 ]
 
@@ -106,6 +106,22 @@ _CLASSES = {
 
 
 # ----------------------------------------------------------------------------- looking up and loading
+def dataset_available(name: str) -> bool:
+    """True when every file of source ``name`` is found (or downloaded, where allowed) and verified.
+
+    Introduced in notebooks/04_convolutional_networks.ipynb, section 4.5: a chapter skips the
+    sections that need a dataset this machine cannot provide (see :func:`~course_utils.skip_unless`).
+    A file that exists but fails its checksum still raises :class:`ChecksumError`.
+    """
+    info = get_source(name)
+    try:
+        for file in info.files:
+            find_file(info, file)
+    except DataSourceError:
+        return False
+    return True
+
+
 def list_datasets() -> list[str]:
     """Names of everything the course reads, sorted: datasets, model weights and class names.
 

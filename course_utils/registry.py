@@ -16,12 +16,19 @@ from .sources import DataFile, Source
 __all__ = ["DATASETS"]
 
 _FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+# (file, sha256 of Debian's copy, sha256 of its gunzipped content): Zalando's original files differ from
+# Debian's only in the gzip header (Debian's omits the file name), so a download is checked by content.
 _FASHION_FILES = (
-    ("train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"),
-    ("train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"),
-    ("t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"),
-    ("t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"),
+    ("train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+     "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    ("train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+     "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    ("t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+     "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    ("t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
 )
+_FASHION_URL = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"
 _MOBILENET_FILE = "mobilenet_v2-b0353104.pth"
 
 
@@ -48,8 +55,11 @@ DATASETS: dict[str, Source] = {
                     "50,000 train / 10,000 val here) / 10,000 test",
         licence="MIT",
         attribution="H. Xiao, K. Rasul, R. Vollgraf, Fashion-MNIST (2017), Zalando Research",
-        install="sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu)",
-        files=tuple(DataFile(n, h, (sources.in_data_dir(n), sources.at_path(f"{_FASHION_DIR}/{n}"))) for n, h in _FASHION_FILES),
+        install="sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu); elsewhere it is downloaded once "
+                "(checksum-verified) when there is network; offline, put its four .gz files in the folder named "
+                "by COURSE_DATA_DIR",
+        files=tuple(DataFile(n, h, (sources.in_data_dir(n), sources.at_path(f"{_FASHION_DIR}/{n}")),
+                             url=_FASHION_URL + n, content_sha256=c) for n, h, c in _FASHION_FILES),
         loader="load_dataset('fashion_mnist')", readme_name="Fashion-MNIST (60,000 / 10,000)",
     ),
     "digits": Source(

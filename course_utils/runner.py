@@ -70,12 +70,16 @@ class RunStopped(Exception):
 def headless_env(smoke: bool, widgets: bool = False) -> None:
     """Environment for the kernels papermill starts (they inherit it).
 
-    ``widgets=True`` leaves ``COURSE_HEADLESS=0``, so ``explore`` builds its ipywidgets controls in the
-    kernel (nobody sees them): the compatibility run uses it to execute widget code against Colab's
-    older ipywidgets. ``PYDEVD_DISABLE_FILE_VALIDATION`` stops debugpy (imported by ipykernel 6 on
+    ``widgets=True`` leaves ``COURSE_HEADLESS`` unset, so the kernel counts as a person's
+    (``is_headless()`` is False in a Jupyter kernel) and ``explore`` builds its ipywidgets controls
+    (nobody sees them): the Colab simulation (tools/colab_sim.py) uses it to execute widget code against
+    Colab's older ipywidgets. ``PYDEVD_DISABLE_FILE_VALIDATION`` stops debugpy (imported by ipykernel 6 on
     Python >= 3.11) from printing its frozen-modules warning at every kernel start.
     """
-    os.environ["COURSE_HEADLESS"] = "0" if widgets else "1"
+    if widgets:
+        os.environ.pop("COURSE_HEADLESS", None)
+    else:
+        os.environ["COURSE_HEADLESS"] = "1"
     os.environ["COURSE_SMOKE"] = "1" if smoke else "0"
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -176,12 +180,13 @@ def _read_notebook(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _papermill(src: Path, work: Path, source: dict[str, Any], *, smoke: bool, timeout: int) -> str | None:
-    """Execute ``src`` into ``work``; None on success, else the one-line failure."""
+def _papermill(src: Path, work: Path, source: dict[str, Any], *, smoke: bool, timeout: int,
+               kernel: str = "python3") -> str | None:
+    """Execute ``src`` into ``work`` with the kernelspec ``kernel``; None on success, else the one-line failure."""
     import papermill as pm
 
     try:
-        pm.execute_notebook(str(src), str(work), parameters={"SMOKE": smoke}, kernel_name="python3",
+        pm.execute_notebook(str(src), str(work), parameters={"SMOKE": smoke}, kernel_name=kernel,
                             execution_timeout=timeout, progress_bar=False, cwd=str(src.parent),
                             **client_options(timeout))
     except OSError as err:
@@ -227,8 +232,9 @@ def _finish(src: Path, work: Path, dst: Path, nb: dict[str, Any] | None, *, fail
 
 
 def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_place: bool = False,
-                     widgets: bool = False) -> NotebookRun:
-    """Execute ``src`` into ``dst`` with ``-p SMOKE <smoke>`` and a per-cell timeout.
+                     widgets: bool = False, kernel: str = "python3") -> NotebookRun:
+    """Execute ``src`` into ``dst`` with ``-p SMOKE <smoke>`` and a per-cell timeout, in a kernel of
+    the kernelspec ``kernel`` (working directory: ``src``'s folder).
 
     With ``in_place`` papermill writes a working copy next to ``dst``; only a run in which every cell
     succeeded replaces ``src`` (atomically, the injected-parameters cell removed and the code hash
@@ -249,7 +255,7 @@ def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_plac
     headless_env(smoke, widgets)
     t0 = time.perf_counter()
     try:
-        error = _papermill(src, work, source, smoke=smoke, timeout=timeout)
+        error = _papermill(src, work, source, smoke=smoke, timeout=timeout, kernel=kernel)
         seconds = time.perf_counter() - t0
         nb = _read_notebook(work)
         output = _finish(src, work, dst, nb, failed=error is not None, smoke=smoke,
@@ -262,7 +268,7 @@ def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_plac
 
 
 def run_all(notebooks: list[Path], out_dir: Path, *, smoke: bool, timeout: int, in_place: bool = False,
-            widgets: bool = False) -> list[NotebookRun]:
+            widgets: bool = False, kernel: str = "python3") -> list[NotebookRun]:
     """Execute notebooks one after another, printing a line for each (and a progress bar on a terminal).
 
     Executed notebooks go to ``out_dir``; with ``in_place`` the sources are refreshed instead and failed
@@ -280,7 +286,8 @@ def run_all(notebooks: list[Path], out_dir: Path, *, smoke: bool, timeout: int, 
             dst = out_dir / "failed" / src.name if in_place else out_dir / src.name
             t0 = time.perf_counter()
             try:
-                run = execute_notebook(src, dst, smoke=smoke, timeout=timeout, in_place=in_place, widgets=widgets)
+                run = execute_notebook(src, dst, smoke=smoke, timeout=timeout, in_place=in_place, widgets=widgets,
+                                       kernel=kernel)
             except OutputError as err:
                 runs.append(NotebookRun(src.stem, None, time.perf_counter() - t0, error=str(err)))
                 raise RunStopped(f"stopped at {src.stem}: {err}", runs, 2) from None
@@ -327,7 +334,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="refresh the notebooks themselves (make execute); only a run without errors replaces one")
     parser.add_argument("--timeout", type=_seconds, default=1800, help="seconds allowed per cell (> 0)")
     parser.add_argument("--widgets", action="store_true",
-                        help="build the ipywidgets controls (COURSE_HEADLESS=0) instead of static figures")
+                        help="build the ipywidgets controls (COURSE_HEADLESS unset) instead of static figures")
+    parser.add_argument("--kernel", default="python3",
+                        help="the kernelspec to run the notebooks in (default python3; `jupyter kernelspec list`)")
     return parser
 
 
@@ -350,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     stopped = None
     try:
         runs = run_all(notebooks, args.out, smoke=args.smoke, timeout=args.timeout, in_place=args.in_place,
-                       widgets=args.widgets)
+                       widgets=args.widgets, kernel=args.kernel)
         code = 1 if any(r.error for r in runs) else 0
     except RunStopped as stop:
         runs, code, stopped = stop.runs, stop.exit_code, str(stop)

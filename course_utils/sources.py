@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import torch
 __all__ = [
     "Location", "DataFile", "Source", "DatasetInfo", "DataSourceError", "ChecksumError",
     "in_data_dir", "in_package", "in_course_files", "at_path", "sha256_of", "find_file",
-    "cache_dir", "tensor_digest", "cached_tensors",
+    "cache_dir", "tensor_digest", "cached_tensors", "temporary_beside",
 ]
 
 Location = Callable[[], Path | None]
@@ -56,11 +56,16 @@ class ChecksumError(ValueError):
 class DataFile:
     """One file of a source: its name, its expected sha256 (hex) and where to look for it, in order.
 
-    Introduced in notebooks/00_getting_started.ipynb, section 0.4.
+    Introduced in notebooks/00_getting_started.ipynb, section 0.4. ``url`` (optional) is where a
+    learner with network gets the file when no location has it (see :mod:`course_utils.download`);
+    ``content_sha256`` (optional, gzip files) is the sha256 of the gunzipped bytes, so a copy
+    compressed differently (Zalando's original against Debian's) is accepted too.
     """
     name: str
     sha256: str
     locations: tuple[Location, ...]
+    url: str = ""
+    content_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,16 @@ def in_course_files(filename: str) -> Location:
 def at_path(path: str | Path) -> Location:
     """A location: a fixed absolute path, e.g. where a Debian package installs its files.
 
-    Introduced in notebooks/00_getting_started.ipynb, section 0.4.
+    Introduced in notebooks/00_getting_started.ipynb, section 0.4. A path under one of the folders
+    listed in ``$COURSE_HIDE_PATHS`` (separated by ``os.pathsep``) counts as absent: the Colab
+    simulation hides Debian's datasets this way.
     """
     fixed = Path(path)
-    return lambda: fixed
+
+    def look() -> Path | None:
+        hidden = [Path(p) for p in os.environ.get("COURSE_HIDE_PATHS", "").split(os.pathsep) if p.strip()]
+        return None if any(fixed == h or h in fixed.parents for h in hidden) else fixed
+    return look
 
 
 def sha256_of(path: str | Path) -> str:
@@ -159,29 +170,38 @@ def find_file(info: Source, file: DataFile) -> Path:
     Returns:
         the path of a copy whose sha256 is ``file.sha256``.
 
+    When no location has it and the file has a ``url``, it is downloaded once (checksum-verified)
+    unless ``COURSE_OFFLINE=1``; see :mod:`course_utils.download`.
+
     Raises:
         DataSourceError: no location exists (the message says what to install).
         ChecksumError: a location exists but its content differs from the expected sha256.
     """
+    from . import download
     tried = []
-    for look in file.locations:
+    fetched = (lambda: download.downloaded_path(info, file),) if file.url else ()
+    for look in (*file.locations, *fetched):
         path = look()
         if path is None:
             continue
         tried.append(str(path))
         if path.is_file():
             actual = sha256_of(path)
-            if actual != file.sha256:
+            if actual != file.sha256 and not download.content_matches(path, file):
                 raise ChecksumError(
                     f"{path} is not the expected {info.name} file: sha256 {actual[:16]}... != "
                     f"expected {file.sha256[:16]}... The file is corrupted or a different version. "
                     f"Delete it and reinstall: {info.install}"
                 )
             return path
+    if file.url and download.downloads_allowed():
+        return download.download(info, file)
     raise DataSourceError(
         f"{info.name!r} needs {file.name}, which was not found (looked in: "
         f"{', '.join(tried) or 'nowhere'}). To get it: {info.install}. Or put the file in the folder "
         f"named by the environment variable COURSE_DATA_DIR."
+        + (f" Downloads are off (COURSE_OFFLINE is set); without it the file is downloaded from {file.url}."
+           if file.url else "")
     )
 
 
@@ -228,24 +248,34 @@ def _read_cache(path: Path, sources: dict[str, str]) -> dict[str, torch.Tensor] 
     return tensors if saved.get("digest") == tensor_digest(tensors) else None
 
 
+def temporary_beside(path: Path, suffix: str) -> contextlib.AbstractContextManager[Path]:
+    """A new empty file in ``path``'s folder (created when missing), deleted on exit unless moved onto ``path``.
+
+    Introduced in notebooks/00_getting_started.ipynb, section 0.4: files are written to a temporary
+    name and moved into place with ``os.replace``, so a failed write never leaves a half file.
+    """
+    @contextlib.contextmanager
+    def made() -> Iterator[Path]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=suffix)
+        os.close(fd)
+        try:
+            yield Path(name)
+        finally:
+            with contextlib.suppress(OSError):
+                Path(name).unlink(missing_ok=True)
+    return made()
+
+
 def _write_cache(path: Path, payload: dict[str, object]) -> None:
     """Write ``payload`` to ``path`` atomically; when that fails (read-only folder, full disk) leave no file."""
-    tmp: Path | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(name)
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-        tmp = None
+        with temporary_beside(path, ".tmp") as tmp:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
     except (OSError, RuntimeError) as err:  # torch.save reports a failed write (disk full) as RuntimeError
         warnings.warn(f"could not write the dataset cache {path} ({err}); the data is used without the cache "
                       "and decoded again next time", stacklevel=3)
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
 
 
 def cached_tensors(key: str, sources: dict[str, str],

@@ -10,14 +10,16 @@ Introduced in notebooks/00_getting_started.ipynb, section 0.6.
 """
 from __future__ import annotations
 
+import base64
 import inspect
+import io
 import math
 from collections.abc import Callable
 from typing import Any
 
 from .repro import is_headless
 
-__all__ = ["explore", "build_explorer", "default_values"]
+__all__ = ["explore", "build_explorer", "default_values", "static_figure_html"]
 
 
 def _snap(value: float, lo: float, hi: float, step: float) -> float:
@@ -88,19 +90,42 @@ def _widget(name: str, spec: Any, value: Any) -> Any:
                          continuous_update=False, readout_format=f".{decimals}f")
 
 
+# Shown only where no live widget renders beside it: a reopened notebook whose widget models are gone
+# ("Error displaying widget: model not found"), a static viewer. Next to a live explorer the rule hides it.
+_STATIC_CSS = ("<style>.jp-OutputArea:has(.widget-output) .course-static-figure,"
+               ".output:has(.widget-output) .course-static-figure{display:none}</style>")
+
+
+def static_figure_html(fig: Any) -> str | None:
+    """An ``<img>`` of a matplotlib Figure as HTML (PNG inline), hidden beside a live explorer; None for others."""
+    if not hasattr(fig, "savefig"):
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'{_STATIC_CSS}<div class="course-static-figure"><p><em>The explorer\'s figure as it was drawn '
+            f'(run the cell to move its controls again):</em></p><img src="data:image/png;base64,{data}"/></div>')
+
+
 def build_explorer(fn: Callable[..., Any], **controls: Any) -> tuple[Any, dict[str, Any]]:
-    """The widget UI (a VBox of controls above an output area) and its controls by name."""
+    """The widget UI (a VBox of controls above an output area) and its controls by name.
+
+    The UI's ``last_figure`` attribute holds what ``fn`` returned most recently.
+    """
     import ipywidgets as w
     from IPython.display import display
 
     values = default_values(fn, **controls)
     made = {name: _widget(name, spec, values[name]) for name, spec in controls.items()}
+    last: list[Any] = [None]
 
     def draw(**kwargs: Any) -> None:
-        display(fn(**kwargs))
+        last[0] = fn(**kwargs)
+        display(last[0])
 
     out = w.interactive_output(draw, made)
     ui = w.VBox([w.HBox(list(made.values()), layout=w.Layout(flex_flow="row wrap")), out])
+    ui.last_figure = lambda: last[0]
     return ui, made
 
 
@@ -110,10 +135,17 @@ def explore(fn: Callable[..., Any], **controls: Any) -> None:
     Controls: ``(min, max, step)`` numbers make a slider (ints: IntSlider), a list a dropdown, a
     bool a checkbox, a str a text box; an ipywidgets widget is used as given. The starting value
     is ``fn``'s default for that parameter when it lies in the control's range.
+
+    With widgets, a static copy of the first figure is shown too, hidden by CSS while the live
+    explorer renders: a notebook reopened after a save (whose widgets cannot be redrawn without
+    their kernel) still shows the figure.
     """
-    from IPython.display import display
+    from IPython.display import HTML, display
     if is_headless():
         display(fn(**default_values(fn, **controls)))
         return
     ui, _ = build_explorer(fn, **controls)
     display(ui)
+    html = static_figure_html(ui.last_figure())
+    if html is not None:
+        display(HTML(html))

@@ -8,6 +8,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/expectations.py
 os.environ.setdefault("COURSE_HEADLESS", "1")
+os.environ.setdefault("COURSE_OFFLINE", "1")   # nothing downloads in tests; tests of the download fallback use file:// URLs
 
 
 @pytest.fixture(autouse=True)

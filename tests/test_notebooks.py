@@ -17,7 +17,8 @@ from course_utils.runner import code_hash, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
-REPO = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]["repository"]
+COURSE = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]
+REPO, REF = COURSE["repository"], COURSE["ref"]
 PARAMS_LINE = "SMOKE = False"   # a literal, so papermill parses it (no "Unable to parse line 1")
 COMBINE_LINE = "SMOKE = use_smoke_mode(SMOKE)"
 
@@ -47,7 +48,7 @@ def test_anatomy(path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     title = src(cells[0])
     assert cells[0]["cell_type"] == "markdown" and title.startswith(f"# {path.stem[:2]}")
-    assert f"colab.research.google.com/github/{REPO.split('github.com/')[1]}/blob/main/notebooks/{path.name}" in title
+    assert f"colab.research.google.com/github/{REPO.split('github.com/')[1]}/blob/{REF}/notebooks/{path.name}" in title
     for heading in ("You will learn", "Prerequisites", "Runtime"):
         assert heading in title, f"title cell lacks **{heading}**"
     code = [c for c in cells if c["cell_type"] == "code"]

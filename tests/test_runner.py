@@ -254,3 +254,20 @@ def test_parameters_cell_must_be_literal_and_papermill_complaints_are_replaced(c
         logging.getLogger("papermill").warning("Passed unknown parameter: SMOKE")
         logging.getLogger("papermill").warning("Black encountered an error")
     assert [r.getMessage() for r in caplog.records] == ["Black encountered an error"]
+
+
+def test_kernel_option_picks_the_kernelspec_and_widgets_leave_headless_unset(tmp_path, monkeypatch):
+    """--kernel reaches papermill; --widgets leaves COURSE_HEADLESS unset (the kernel's shell decides, as
+    on Colab), without it the runner sets COURSE_HEADLESS=1. The Colab simulation relies on both."""
+    seen = []
+
+    def execute(input_path, output_path, **kwargs):
+        seen.append((kwargs["kernel_name"], kwargs["cwd"], os.environ.get("COURSE_HEADLESS")))
+        Path(output_path).write_text(Path(input_path).read_text())
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    monkeypatch.setenv("COURSE_HEADLESS", "1")
+    monkeypatch.delenv("COURSE_SMOKE", raising=False)  # restored after the test: main() sets it
+    src = chapter(tmp_path / "00_a.ipynb", "x = 1")
+    assert main([str(src), "--smoke", "--widgets", "--kernel", "colab-sim", "--out", str(tmp_path / "b")]) == 0
+    assert main([str(src), "--smoke", "--out", str(tmp_path / "b")]) == 0
+    assert seen == [("colab-sim", str(tmp_path), None), ("python3", str(tmp_path), "1")]

@@ -69,3 +69,28 @@ def test_explore_refuses_non_finite_bounds(spec):
 def test_explore_refuses_a_step_wider_than_the_range():
     with pytest.raises(ValueError, match="larger than the range"):
         default_values(lambda w=0.5: w, w=(0.0, 1.0, 5.0))
+
+
+def test_a_live_explorer_leaves_a_static_copy_of_its_figure_for_a_reopened_notebook(monkeypatch):
+    """The copy is an <img> of the figure the widget drew first, with the CSS rule that hides it beside a live widget."""
+    import base64
+    import re
+
+    import IPython.display
+    shown = []
+    monkeypatch.setenv("COURSE_HEADLESS", "0")
+    monkeypatch.setattr("course_utils.widgets.is_headless", lambda: False)
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    calls.clear()
+    explore(line, slope=(-3.0, 3.0, 0.5))
+    assert calls == [(1.0, 10, "a", True)], "the figure is drawn once, for the widget and the copy"
+    assert type(shown[-2]).__name__ == "VBox" and isinstance(shown[-1], IPython.display.HTML)
+    html = shown[-1].data
+    assert ":has(.widget-output) .course-static-figure{display:none}" in html
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1))
+    assert png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+def test_a_function_that_returns_no_figure_gets_no_static_copy():
+    from course_utils.widgets import static_figure_html
+    assert static_figure_html("just text") is None
