@@ -16,6 +16,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import tomllib
@@ -92,16 +93,25 @@ def rewrite_notebook(path: Path, repository: str, ref: str) -> bool:
     return True
 
 
-def rewrite_readme(path: Path, repository: str, ref: str) -> bool:
-    """Write the README's badges and its ``pip install git+...`` line from the configuration."""
+def _rewrite(path: Path, transform: Callable[[str], str]) -> bool:
+    """Apply ``transform`` to the text of ``path`` and write it back when it changed; True when it did."""
+    if not path.is_file():
+        return False
     text = path.read_text(encoding="utf-8")
-    new = BADGE.sub(lambda m: badge_url(repository, ref, m.group(1)), text)
-    new = README_PIP.sub(f"git+{repository}@{ref}", new)
-    new = CLONE.sub(lambda m: _clone(repository, m.group(1)), new)
+    new = transform(text)
     if new == text:
         return False
     path.write_text(new, encoding="utf-8")
     return True
+
+
+def rewrite_readme(path: Path, repository: str, ref: str) -> bool:
+    """Write the README's badges, ``pip install git+...`` and ``git clone`` lines from the configuration."""
+    def transform(text: str) -> str:
+        text = BADGE.sub(lambda m: badge_url(repository, ref, m.group(1)), text)
+        text = README_PIP.sub(f"git+{repository}@{ref}", text)
+        return CLONE.sub(lambda m: _clone(repository, m.group(1)), text)
+    return _rewrite(path, transform)
 
 
 def _clone(repository: str, indent: str) -> str:
@@ -110,23 +120,14 @@ def _clone(repository: str, indent: str) -> str:
 
 def rewrite_book_config(path: Path, repository: str, ref: str) -> bool:
     """Point the book's repository button (``book/_config.yml``) at ``repository`` and ``ref``."""
-    if not path.is_file():
-        return False
-    text = path.read_text(encoding="utf-8")
-    new = re.sub(r"(?m)^(\s*repository_url:) \S+", rf"\1 {repository}", text)
-    new = re.sub(r"(?m)^(\s*repository_branch:) \S+", rf"\1 {ref}", new)
-    if new == text:
-        return False
-    path.write_text(new, encoding="utf-8")
-    return True
+    return _rewrite(path, lambda text: re.sub(r"(?m)^(\s*repository_branch:) \S+", rf"\1 {ref}",
+                                              re.sub(r"(?m)^(\s*repository_url:) \S+", rf"\1 {repository}", text)))
 
 
 def set_config(pyproject: Path, repository: str, ref: str) -> None:
     """Replace ``repository`` and ``ref`` in ``[tool.course]`` (the lines are rewritten in place)."""
-    text = pyproject.read_text(encoding="utf-8")
-    text = re.sub(r'(?m)^repository = ".*"$', f'repository = "{repository}"', text)
-    text = re.sub(r'(?m)^ref = ".*"$', f'ref = "{ref}"', text)
-    pyproject.write_text(text, encoding="utf-8")
+    _rewrite(pyproject, lambda text: re.sub(r'(?m)^ref = ".*"$', f'ref = "{ref}"',
+                                            re.sub(r'(?m)^repository = ".*"$', f'repository = "{repository}"', text)))
 
 
 def disagreements(root: Path = ROOT) -> list[str]:
