@@ -10,6 +10,7 @@
 #   make test-pip  the README's plain-pip steps in a fresh venv outside the repo, then chapter 00 in smoke mode
 #   make book      the executed notebooks as a static HTML book in build/book/ (Jupyter Book 1, config in book/)
 #   make lint      ruff (code and notebooks) and mypy (course_utils); make test runs it first
+#   make grade NB=notebooks/02_neurons_and_activations.ipynb   a learner's copy run headless, scored exercise by exercise
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -21,7 +22,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SMOKE  ?=
 RUNFLAGS := $(if $(filter 1 yes true True,$(SMOKE)),--smoke)
 
-.PHONY: setup system-deps lint test test-colab test-colab-exact test-pip run execute lab bench book clean
+.PHONY: setup system-deps lint grade test test-colab test-colab-exact test-pip run execute lab bench book clean
 
 setup: $(STAMP) system-deps
 
@@ -47,6 +48,10 @@ system-deps:
 	    echo "NOTE: missing Debian packages; as root run: apt-get install $(strip $(DEBS))"; \
 	  fi; \
 	fi
+
+grade: setup
+	@test -n "$(NB)" || { echo "say which notebook: make grade NB=notebooks/02_neurons_and_activations.ipynb"; exit 2; }
+	$(BIN)/python -m course_utils.grade "$(NB)"
 
 lint: setup
 	$(BIN)/ruff check .
