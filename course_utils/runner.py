@@ -199,11 +199,14 @@ def _papermill(src: Path, work: Path, source: dict[str, Any], *, smoke: bool, ti
 
 
 def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: float) -> None:
-    """Write the executed ``nb`` over ``src`` (atomically): injected parameters cell removed, code hash
-    stamped into ``metadata.course``."""
+    """Write the executed ``nb`` over ``src`` (atomically): injected parameters cell removed, the outputs of
+    ``solution`` cells cleared (their checks would show the answers), code hash stamped into ``metadata.course``."""
     import torch
 
     nb["cells"] = [c for c in nb["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    for cell in nb["cells"]:
+        if "solution" in cell.get("metadata", {}).get("tags", []):
+            cell["outputs"] = []
     if isinstance(nb["metadata"].get("papermill"), dict):
         nb["metadata"]["papermill"]["output_path"] = str(src)  # not the working copy's name
     nb["metadata"][META_KEY] = {"code_sha256": code_hash(nb), "smoke": smoke, "seconds": round(seconds, 1),

@@ -88,6 +88,8 @@ def test_committed_outputs_are_fresh_full_mode_results(path):
         if c["cell_type"] == "code":
             assert c.get("execution_count") is not None, f"cell {i} was not executed"
             assert not [o for o in c["outputs"] if o["output_type"] == "error"], f"cell {i} has an error output"
+            if "solution" in tags(c):
+                assert c["outputs"] == [], f"cell {i} is a solution: commit it without outputs (they show the answer)"
     results = read_results(nb)
     for name, (_, full) in EXPECTATIONS[path.stem].items():
         assert name in results, f"{path.name} does not record {name!r}"

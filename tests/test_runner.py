@@ -92,7 +92,10 @@ def test_failed_in_place_run_leaves_the_source_untouched(tmp_path):
 
 
 def test_successful_in_place_run_replaces_the_source_and_stamps_it(tmp_path, capfd):
-    src = chapter(tmp_path / "08_fine.ipynb", "answer = 6 * 7\nanswer")
+    src = chapter(tmp_path / "08_fine.ipynb", "answer = 6 * 7\nanswer", "print('the answer is', answer)")
+    solution = json.loads(src.read_text())
+    solution["cells"][2]["metadata"]["tags"] = ["solution"]
+    src.write_text(json.dumps(solution))
     out = tmp_path / "build"
     stale = out / "failed" / src.name  # what an earlier failed run kept
     stale.parent.mkdir(parents=True)
@@ -104,6 +107,7 @@ def test_successful_in_place_run_replaces_the_source_and_stamps_it(tmp_path, cap
     assert nb["metadata"]["papermill"]["output_path"] == str(src)
     assert not [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert "".join(nb["cells"][1]["outputs"][0]["data"]["text/plain"]) == "42"
+    assert nb["cells"][2]["outputs"] == [] and nb["cells"][2]["execution_count"], "a solution ran, its output is not kept"
     assert not stale.exists(), "an out-of-date failed copy was kept"
     assert not leftovers(out, tmp_path)
     captured = capfd.readouterr()  # the kernel's own stderr too (file descriptor 2)
