@@ -31,7 +31,7 @@ from .report import NotebookRun, cell_source, describe_failure, first_line, stat
 from .results import read_results
 
 # NotebookRun, write_atomic and write_report live in course_utils.report; they are importable from here too
-__all__ = ["code_hash", "execute_notebook", "run_all", "write_report", "write_atomic", "NotebookRun",
+__all__ = ["code_hash", "execute_notebook", "kernel_start_failed", "run_all", "write_report", "write_atomic", "NotebookRun",
            "OutputError", "RunStopped", "main"]
 
 META_KEY = "course"
@@ -234,6 +234,16 @@ def _finish(src: Path, work: Path, dst: Path, nb: dict[str, Any] | None, *, fail
         raise OutputError(f"cannot write {err.filename or dst}: {_reason(err)}; {src} was left as it was") from err
 
 
+def kernel_start_failed(error: str) -> bool:
+    """True when a run failed because its kernel never started, before any cell ran.
+
+    jupyter_client picks free ports by binding to port 0 and letting go; when two kernels start at once
+    (parallel tests, the Colab simulation) another process can take a port first, and the kernel dies
+    with "Address already in use" before it replies to kernel_info. That run is worth one more try.
+    """
+    return "Kernel died before replying to kernel_info" in error or "Address already in use" in error
+
+
 def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_place: bool = False,
                      widgets: bool = False, kernel: str = "python3") -> NotebookRun:
     """Execute ``src`` into ``dst`` with ``-p SMOKE <smoke>`` and a per-cell timeout, in a kernel of
@@ -259,6 +269,8 @@ def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_plac
     t0 = time.perf_counter()
     try:
         error = _papermill(src, work, source, smoke=smoke, timeout=timeout, kernel=kernel)
+        if error is not None and kernel_start_failed(error):  # a port taken by another process meanwhile: once more
+            error = _papermill(src, work, source, smoke=smoke, timeout=timeout, kernel=kernel)
         seconds = time.perf_counter() - t0
         nb = _read_notebook(work)
         output = _finish(src, work, dst, nb, failed=error is not None, smoke=smoke,

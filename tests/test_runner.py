@@ -275,3 +275,20 @@ def test_kernel_option_picks_the_kernelspec_and_widgets_leave_headless_unset(tmp
     assert main([str(src), "--smoke", "--widgets", "--kernel", "colab-sim", "--out", str(tmp_path / "b")]) == 0
     assert main([str(src), "--smoke", "--out", str(tmp_path / "b")]) == 0
     assert seen == [("colab-sim", str(tmp_path), None), ("python3", str(tmp_path), "1")]
+
+
+def test_a_kernel_that_never_started_is_tried_once_more(tmp_path, monkeypatch):
+    """Two kernels starting at once can race for a port ("Address already in use"): one retry, not a failure."""
+    import course_utils.runner as runner
+    from course_utils.runner import kernel_start_failed
+    assert kernel_start_failed("RuntimeError: Kernel died before replying to kernel_info; executed notebook: x")
+    assert not kernel_start_failed("cell 3 (`x = 1 / 0`): ZeroDivisionError: division by zero")
+    src = chapter(tmp_path / "09_race.ipynb", "answer = 6 * 7")
+    real, calls = runner._papermill, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        return "RuntimeError: Kernel died before replying to kernel_info" if len(calls) == 1 else real(*args, **kwargs)
+    monkeypatch.setattr(runner, "_papermill", flaky)
+    run = runner.execute_notebook(src, tmp_path / "out" / src.name, smoke=True, timeout=60)
+    assert run.error is None and len(calls) == 2
