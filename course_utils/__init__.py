@@ -7,7 +7,7 @@ from .batches import LengthBatches, MapBatches, TensorBatches
 from .bert import encode_sentences, load_minilm, mean_pool, tokenize
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import DATASETS, DataSplits, dataset_available, list_datasets, load_dataset, load_text
-from .exercises import check_function, check_tensor, check_value
+from .exercises import check_function, check_prediction, check_project, check_tensor, check_value, note_prediction, show_scorecard
 from .explain import grad_cam, heatmap, integrated_gradients, occlusion, rank_correlation, saliency
 from .history import History
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
@@ -36,7 +36,8 @@ __all__ = [
     "imagenet_classes", "integrated_gradients", "load_minilm", "load_mobilenet_v2", "make_digit_cnn", "mean_pool",
     "nats_to_bits", "occlusion", "preprocess_imagenet", "rank_correlation", "saliency", "split_text", "tokenize",
     # reproducibility, results, figures, widgets, exercises
-    "check_function", "check_tensor", "check_value", "environment_report", "explore", "get_device", "is_headless",
+    "check_function", "check_prediction", "check_project", "check_tensor", "check_value", "note_prediction",
+    "show_scorecard", "environment_report", "explore", "get_device", "is_headless",
     "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",
     "smoke_mode", "use_smoke_mode", "course_version", "skip_unless",
 ]

@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ExerciseResult", "scorecard", "grade_notebook", "format_scorecard", "main"]
+__all__ = ["ExerciseResult", "scorecard", "grade_notebook", "format_scorecard", "add_wrong_answers", "main"]
 
-CHECK_LINE = re.compile(r"^\[(?P<name>[^\]\n]+)\] (?P<status>Correct!|Not yet:|Not attempted yet\.)(?P<rest>.*)$", re.M)
-STATUS = {"Correct!": "correct", "Not yet:": "not yet", "Not attempted yet.": "not attempted"}
+CHECK_LINE = re.compile(r"^\[(?P<name>[^\]\n]+)\] (?P<status>Correct!|Not yet:|Not attempted yet\.|Noted:)(?P<rest>.*)$",
+                        re.M)
+STATUS = {"Correct!": "correct", "Not yet:": "not yet", "Not attempted yet.": "not attempted", "Noted:": "noted"}
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,17 @@ def _tags(cell: dict[str, Any]) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def scorecard(nb: dict[str, Any]) -> list[ExerciseResult]:
+def scorecard(nb: dict[str, Any], *, with_solutions: bool = False) -> list[ExerciseResult]:
     """The scorecard of an executed notebook: the last check line of each exercise, in order of first appearance.
 
-    ``solution`` cells are ignored. A cell tagged ``exercise`` without a check line counts as
+    ``solution`` cells are ignored, unless ``with_solutions`` (each comes after the cells it answers, so
+    its check line is the last word: the scorecard of a copy with the solutions filled in). A cell
+    tagged ``exercise`` without a check line counts as
     ``error`` when it raised, else as ``not attempted`` (nothing checked it).
     """
     results: dict[str, ExerciseResult] = {}
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code" or "solution" in _tags(cell):
+        if cell.get("cell_type") != "code" or ("solution" in _tags(cell) and not with_solutions):
             continue
         outputs = cell.get("outputs", [])
         found = False
@@ -78,8 +81,12 @@ def format_scorecard(results: list[ExerciseResult], title: str) -> str:
     return "\n".join(lines)
 
 
-def grade_notebook(path: Path, *, smoke: bool = True, timeout: int = 600) -> list[ExerciseResult]:
+def grade_notebook(path: Path, *, smoke: bool = True, timeout: int = 600,
+                   with_solutions: bool = False) -> list[ExerciseResult]:
     """Execute ``path`` without its solution cells (every cell runs, errors or not) and return its scorecard.
+
+    With ``with_solutions`` the solution cells run too and count: a teacher's check that every
+    exercise can be solved (the scorecard is then all correct).
 
     Raises:
         ValueError: ``path`` is not a readable notebook (the message says why).
@@ -92,13 +99,45 @@ def grade_notebook(path: Path, *, smoke: bool = True, timeout: int = 600) -> lis
     if source is None:
         raise ValueError(problem or f"{path} could not be read")
     nb = nbformat.reads(json.dumps(source), as_version=4)   # (joins each cell's list of lines)
-    nb.cells = [c for c in nb.cells if "solution" not in c.get("metadata", {}).get("tags", [])]
+    if not with_solutions:
+        nb.cells = [c for c in nb.cells if "solution" not in c.get("metadata", {}).get("tags", [])]
     headless_env(smoke)
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                                      resources={"metadata": {"path": str(path.resolve().parent)}},
                                      **client_options(timeout))
     client.execute()
-    return scorecard(nb)
+    return scorecard(nb, with_solutions=with_solutions)
+
+
+def add_wrong_answers(nb: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``nb`` with a plausible wrong answer before each solution cell that describes one.
+
+    A solution cell's metadata ``wrong_answer`` is ``{"why": ..., "replace": [[old, new], ...]}``: the
+    wrong answer is the solution's code with each ``old`` replaced by ``new`` and its asserts dropped,
+    in a cell tagged ``wrong-answer``. Executed, that cell must print ``Not yet`` for the same exercise
+    (the tests check every chapter this way).
+
+    Raises:
+        ValueError: a replacement's ``old`` text is not in its solution cell.
+    """
+    copy = json.loads(json.dumps(nb))
+    cells: list[dict[str, Any]] = []
+    for cell in copy.get("cells", []):
+        wrong = cell.get("metadata", {}).get("wrong_answer") if "solution" in _tags(cell) else None
+        if wrong:
+            code = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            for old, new in wrong["replace"]:
+                if old not in code:
+                    raise ValueError(f"wrong_answer of cell {cell.get('id')!r}: {old!r} is not in its code")
+                code = code.replace(old, new)
+            lines = code.splitlines()[1:] if code.startswith("# @title") else code.splitlines()
+            code = "\n".join([f"# a plausible wrong answer: {wrong.get('why', '')}", *lines])
+            cells.append({"cell_type": "code", "id": f"wrong-{cell.get('id', len(cells))}",
+                          "metadata": {"tags": ["wrong-answer"]}, "outputs": [],
+                          "execution_count": None, "source": code.replace("assert check_", "check_")})
+        cells.append(cell)
+    copy["cells"] = cells
+    return copy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,11 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="full mode (default: smoke mode, quick)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
     parser.add_argument("--json", type=Path, help="also write the scorecard to this JSON file")
+    parser.add_argument("--with-solutions", action="store_true",
+                        help="run the solution cells too (a teacher's check: every exercise should be correct)")
     args = parser.parse_args(argv)
     if args.timeout < 1:
         parser.error(f"--timeout must be at least 1 second, got {args.timeout}")
     try:
-        results = grade_notebook(args.notebook, smoke=not args.full, timeout=args.timeout)
+        results = grade_notebook(args.notebook, smoke=not args.full, timeout=args.timeout,
+                                 with_solutions=args.with_solutions)
     except ValueError as err:
         print(f"grade: {err}", file=sys.stderr)
         return 2

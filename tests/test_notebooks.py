@@ -12,6 +12,8 @@ import pytest
 import tomllib
 from expectations import EXPECTATIONS, check
 
+from course_utils.exercises import SOLUTION_TITLE
+from course_utils.grade import CHECK_LINE, add_wrong_answers, scorecard
 from course_utils.results import read_results
 from course_utils.runner import code_hash, execute_notebook
 
@@ -68,12 +70,36 @@ def test_anatomy(path):
         assert len(s.splitlines()) <= 25, f"code cell {i} has {len(s.splitlines())} lines (max 25)"
         assert "plt.show(" not in s, f"code cell {i} calls plt.show(); end the cell with the figure"
         assert not re.search(r"^\s*!", s, re.M), f"code cell {i} runs a shell command; use subprocess in the Colab cell"
-    solutions = [c for c in cells if "solution" in tags(c)]
-    assert solutions, "chapters end with graded exercises and hidden solutions"
-    for c in solutions:
-        assert c["metadata"].get("jupyter", {}).get("source_hidden") is True
+    check_exercises(cells)
+
+
+def check_names(cell: dict) -> set[str]:
+    return set(re.findall(r"""\bname=["']([^"']+)["']""", src(cell)))
+
+
+def check_exercises(cells: list[dict]) -> None:
+    """At least 6 exercises, 2 of them predictions inside the chapter, 1 a project; each with a hidden,
+    Colab-form solution that asserts its check and describes a plausible wrong answer; a scorecard at the end."""
+    body_end = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "## Summary" in src(c))
+    exercises = [c for c in cells if "exercise" in tags(c)]
+    assert len(exercises) >= 6, f"{len(exercises)} cells tagged 'exercise'; a chapter has at least 6"
+    predicts = [i for i, c in enumerate(cells) if "predict" in tags(c)]
+    assert all("exercise" in tags(cells[i]) for i in predicts)
+    assert len([i for i in predicts if i < body_end]) >= 2, "at least 2 'predict' exercises before the Summary"
+    assert any("project" in tags(c) for c in exercises), "at least 1 exercise tagged 'project'"
+    solved: set[str] = set()
+    for c in (c for c in cells if "solution" in tags(c)):
+        first = src(c).splitlines()[0]
+        assert first.startswith(SOLUTION_TITLE) and 'display-mode: "form"' in first, first
+        assert c["metadata"].get("cellView") == "form" and c["metadata"]["jupyter"]["source_hidden"] is True
         assert re.search(r"assert check_\w+\(", src(c)), "a solution cell asserts its check"
-    assert sum("Exercise" in src(c) for c in cells if c["cell_type"] == "markdown") >= 1
+        wrong = c["metadata"].get("wrong_answer") or {}
+        assert wrong.get("why") and wrong.get("replace"), f"solution {first!r} lacks metadata.wrong_answer"
+        solved |= check_names(c)
+    names = set().union(*(check_names(c) for c in exercises))
+    assert len(names) >= 6 and names <= solved, f"exercises without a solution: {sorted(names - solved)}"
+    last = [c for c in cells if c["cell_type"] == "code"][-1]
+    assert "scorecard" in tags(last) and "show_scorecard()" in src(last), "the last code cell shows the scorecard"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -90,6 +116,9 @@ def test_committed_outputs_are_fresh_full_mode_results(path):
             assert not [o for o in c["outputs"] if o["output_type"] == "error"], f"cell {i} has an error output"
             if "solution" in tags(c):
                 assert c["outputs"] == [], f"cell {i} is a solution: commit it without outputs (they show the answer)"
+    card = scorecard(nb)
+    assert not [r for r in card if r.status in ("correct", "error")], "the committed chapter's scorecard is 0 correct"
+    assert {r.name for r in card} >= set().union(*(check_names(c) for c in nb["cells"] if "exercise" in tags(c)))
     results = read_results(nb)
     for name, (_, full) in EXPECTATIONS[path.stem].items():
         assert name in results, f"{path.name} does not record {name!r}"
@@ -102,14 +131,31 @@ def test_smoke_run_with_papermill(path, tmp_path, monkeypatch):
     scratch = tmp_path / "tmp"          # the kernel's temporary folder: a chapter leaves nothing there
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))
-    run = execute_notebook(path, tmp_path / path.name, smoke=True, timeout=300)
+    drill = tmp_path / "drill" / path.name   # the chapter with a plausible wrong answer before each solution
+    drill.parent.mkdir()
+    drill.write_text(json.dumps(add_wrong_answers(load(path))), encoding="utf-8")
+    run = execute_notebook(drill, tmp_path / path.name, smoke=True, timeout=300)
     assert not list(scratch.glob("ddp_*")), f"{path.name} left temporary folders: {list(scratch.iterdir())}"
     assert run.error is None, run.error
+    check_drill(load(tmp_path / path.name))
     assert run.results, "a chapter records its results"
     assert all(r["smoke"] is True for r in run.results.values()), "SMOKE=True did not reach record()"
     for name, (smoke, _) in EXPECTATIONS[path.stem].items():
         assert name in run.results, f"smoke run did not record {name!r}"
         assert check(run.results[name]["value"], smoke), f"{name} = {run.results[name]['value']} outside {smoke}"
+
+
+def check_drill(executed: dict) -> None:
+    """Untouched exercises are not attempted, each wrong answer is rejected with a reason, each solution is correct."""
+    learner = {**executed, "cells": [c for c in executed["cells"] if "wrong-answer" not in tags(c)]}
+    assert {r.status for r in scorecard(learner)} <= {"not attempted"}, scorecard(learner)
+    for cell in (c for c in executed["cells"] if "wrong-answer" in tags(c)):
+        text = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+                       for o in cell["outputs"])
+        lines = CHECK_LINE.findall(text)
+        assert lines and all(status == "Not yet:" and rest.strip() for _, status, rest in lines), (src(cell), text)
+    card = scorecard(executed, with_solutions=True)
+    assert len(card) >= 6 and all(r.status == "correct" for r in card), [r for r in card if r.status != "correct"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
