@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["NotebookRun", "write_atomic", "cell_source", "first_line", "describe_failure", "status_line",
-           "write_report"]
+           "write_report", "BUDGET_SECONDS", "committed_runtimes", "write_runtime_chart"]
+
+BUDGET_SECONDS = {"full": 300.0, "smoke": 30.0}   # a chapter's time budget on 2 CPU cores, per mode
 
 
 @dataclass
@@ -135,9 +137,65 @@ def _status(run: NotebookRun, in_place: bool) -> str:
     return "FAILED: " + run.error + (f" ({_kept(run, in_place)})" if run.output else "") + note
 
 
+def committed_runtimes(notebooks: list[Path]) -> dict[str, dict[str, float]]:
+    """Each notebook's runtimes as committed in ``metadata.course``: ``seconds`` of its last full-mode run
+    (on CPU) and ``gpu_seconds`` where a run on a GPU was recorded; unreadable notebooks are left out."""
+    import json
+
+    times: dict[str, dict[str, float]] = {}
+    for path in notebooks:
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("course", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        found = {label: float(meta[key]) for key, label in (("seconds", "committed full run (CPU)"),
+                                                            ("gpu_seconds", "committed full run (GPU)"))
+                 if isinstance(meta.get(key), (int, float)) and not meta.get("smoke")}
+        if found:
+            times[path.stem] = found
+    return times
+
+
+def write_runtime_chart(runs: list[NotebookRun], path: Path, *, smoke: bool, device: str,
+                        reference: dict[str, dict[str, float]] | None = None) -> None:
+    """A horizontal bar chart of each notebook's runtime in this run, beside the committed runtimes in
+    ``reference``, with the budget as a dashed line and runs over it in red; written to ``path`` (PNG)."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    budget = BUDGET_SECONDS["smoke" if smoke else "full"]
+    names = [r.name for r in runs]
+    series = {f"this run ({device})": [r.seconds for r in runs]}
+    for label in sorted({k for times in (reference or {}).values() for k in times}):
+        series[label] = [(reference or {}).get(n, {}).get(label, 0.0) for n in names]
+    fig = Figure(figsize=(8, 0.45 * len(names) + 1.5))
+    ax = fig.add_subplot()
+    height = 0.8 / len(series)
+    for k, (label, values) in enumerate(series.items()):
+        ys = [i + k * height for i in range(len(names))]
+        colours = ["tab:red" if k == 0 and v > budget else f"C{k}" for v in values]
+        ax.barh(ys, values, height=height, color=colours, label=label)
+    ax.axvline(budget, color="black", linestyle="--", label=f"budget {budget:.0f} s ({'smoke' if smoke else 'full'} mode)")
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))], names)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds")
+    ax.set_title(f"Runtime per chapter ({'smoke' if smoke else 'full'} mode); red: over budget")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_report(runs: list[NotebookRun], out_dir: Path, *, smoke: bool, in_place: bool = False,
-                 stopped: str | None = None) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html``: each chapter's runtime, status and results.
+                 stopped: str | None = None, reference: dict[str, dict[str, float]] | None = None) -> tuple[Path, Path]:
+    """Write ``report.md``, ``report.html`` and ``runtimes.png``: each chapter's runtime (flagged when over
+    its budget, :data:`BUDGET_SECONDS`), status and results, and the runtimes as a chart beside ``reference``
+    (:func:`committed_runtimes`).
 
     A failed notebook's status names the cell (index and first line) and the error; ``stopped`` says
     why the run ended early. Each file is replaced atomically.
@@ -145,17 +203,24 @@ def write_report(runs: list[NotebookRun], out_dir: Path, *, smoke: bool, in_plac
     import torch
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    title = f"Course run report ({'smoke' if smoke else 'full'} mode)"
-    env = (f"Python {platform.python_version()}, torch {torch.__version__}, "
-           f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU'}, "
+    mode = "smoke" if smoke else "full"
+    title = f"Course run report ({mode} mode)"
+    device = "CUDA " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    env = (f"Python {platform.python_version()}, torch {torch.__version__}, {device}, "
            f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    rows = [(r.name, _status(r, in_place), f"{r.seconds:.1f}",
+    budget = BUDGET_SECONDS[mode]
+    rows = [(r.name, _status(r, in_place), f"{r.seconds:.1f}" + (" (over budget)" if r.seconds > budget else ""),
              "; ".join(f"{k} = {_fmt(v['value'])}" for k, v in r.results.items())) for r in runs]
+    over = [r.name for r in runs if r.seconds > budget]
     total = (f"Total: {sum(r.seconds for r in runs):.1f} s for {len(runs)} notebooks, "
-             f"{sum(bool(r.error) for r in runs)} failed." + (f" The run stopped early: {stopped}." if stopped else ""))
+             f"{sum(bool(r.error) for r in runs)} failed; over the {budget:.0f} s budget of {mode} mode: "
+             f"{', '.join(over) or 'none'}." + (f" The run stopped early: {stopped}." if stopped else ""))
+    if runs:
+        write_runtime_chart(runs, out_dir / "runtimes.png", smoke=smoke, device=device, reference=reference)
+    chart = "runtimes.png" if runs else None
     md = [f"# {title}", "", env, "", "| notebook | status | runtime (s) | results |", "|---|---|---|---|"]
     md += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-    md += ["", total, ""]
+    md += ["", total, ""] + ([f"![Runtime per chapter]({chart})", ""] if chart else [])
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
     write_atomic(md_path, "\n".join(md))
     cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
@@ -165,5 +230,6 @@ def write_report(runs: list[NotebookRun], out_dir: Path, *, smoke: bool, in_plac
                  "table{border-collapse:collapse}</style></head><body>"
                  f"<h1>{html.escape(title)}</h1><p>{html.escape(env)}</p><table><tr><th>notebook</th>"
                  "<th>status</th><th>runtime (s)</th><th>results</th></tr>" + cells + "</table>"
-                 f"<p>{html.escape(total)}</p></body></html>\n")
+                 f"<p>{html.escape(total)}</p>" + (f"<img src='{chart}' alt='Runtime per chapter'>" if chart else "")
+                 + "</body></html>\n")
     return md_path, html_path

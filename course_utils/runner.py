@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .report import NotebookRun, cell_source, describe_failure, first_line, status_line, write_atomic, write_report
+from .report import NotebookRun, cell_source, committed_runtimes, describe_failure, first_line, status_line, write_atomic, write_report
 from .results import read_results
 
 # NotebookRun, write_atomic and write_report live in course_utils.report; they are importable from here too
@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     quiet_logs()
     stopped = None
+    reference = committed_runtimes(notebooks)   # read before an --in-place run replaces them
     try:
         runs = run_all(notebooks, args.out, smoke=args.smoke, timeout=args.timeout, in_place=args.in_place,
                        widgets=args.widgets, kernel=args.kernel)
@@ -380,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         runs, code, stopped = stop.runs, stop.exit_code, str(stop)
         print(f"runner: {stopped}", file=sys.stderr)
     try:
-        md, page = write_report(runs, args.out, smoke=args.smoke, in_place=args.in_place, stopped=stopped)
+        md, page = write_report(runs, args.out, smoke=args.smoke, in_place=args.in_place, stopped=stopped,
+                                 reference=reference)
     except OSError as err:
         print(f"runner: could not write the report in {args.out}: {_reason(err)}", file=sys.stderr)
         return 2

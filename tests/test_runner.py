@@ -10,6 +10,7 @@ import pytest
 
 from course_utils import report as report_module
 from course_utils import runner
+from course_utils.report import committed_runtimes
 from course_utils.runner import NotebookRun, code_hash, main, write_report
 
 
@@ -71,6 +72,24 @@ def test_report_lists_runtimes_and_results(tmp_path):
     text = md.read_text()
     assert "| 00_a | ok | 12.3 | acc = 0.9123 |" in text and "FAILED: PapermillExecutionError: boom" in text
     assert "1 failed" in text and "<td>00_a</td>" in page.read_text()
+
+
+def test_report_charts_runtimes_and_flags_chapters_over_budget(tmp_path):
+    nb = tmp_path / "07_slow.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {"course": {"seconds": 321.5, "smoke": False, "gpu_seconds": 9}}}))
+    (tmp_path / "08_bad.ipynb").write_text("{")
+    reference = committed_runtimes([nb, tmp_path / "08_bad.ipynb", tmp_path / "missing.ipynb"])
+    assert reference == {"07_slow": {"committed full run (CPU)": 321.5, "committed full run (GPU)": 9.0}}
+    runs = [NotebookRun("07_slow", nb, 301.0, {}), NotebookRun("08_fast", None, 12.0, {})]
+    md, page = write_report(runs, tmp_path / "out", smoke=False, reference=reference)
+    text = md.read_text()
+    assert "| 07_slow | ok | 301.0 (over budget) |" in text and "| 08_fast | ok | 12.0 |" in text
+    assert "over the 300 s budget of full mode: 07_slow." in text and "![Runtime per chapter](runtimes.png)" in text
+    png = tmp_path / "out" / "runtimes.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "<img src='runtimes.png'" in page.read_text()
+    assert not list((tmp_path / "out").glob(".*tmp*")), "no temporary file left behind"
+    _, _ = write_report(runs[1:], tmp_path / "smoke", smoke=True)
+    assert "over the 30 s budget of smoke mode: none." in (tmp_path / "smoke" / "report.md").read_text()
 
 
 # --- real kernels (two starts) ---------------------------------------------------------------------
