@@ -6,6 +6,7 @@ docstrings say which. Import what a cell needs: ``from course_utils import fit, 
 from .batches import LengthBatches, MapBatches, TensorBatches
 from .bert import encode_sentences, load_minilm, mean_pool, tokenize
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .compare import Comparison, compare
 from .data import DATASETS, DataSplits, dataset_available, list_datasets, load_dataset, load_text
 from .exercises import check_function, check_prediction, check_project, check_tensor, check_value, note_prediction, show_scorecard
 from .explain import grad_cam, heatmap, integrated_gradients, occlusion, rank_correlation, saliency
@@ -35,7 +36,8 @@ __all__ = [
     "CharLSTM", "CharVocab", "char_windows", "encode_sentences", "generate", "grad_cam", "heatmap", "hog_features",
     "imagenet_classes", "integrated_gradients", "load_minilm", "load_mobilenet_v2", "make_digit_cnn", "mean_pool",
     "nats_to_bits", "occlusion", "preprocess_imagenet", "rank_correlation", "saliency", "split_text", "tokenize",
-    # reproducibility, results, figures, widgets, exercises
+    # reproducibility, results, comparisons, figures, widgets, exercises
+    "Comparison", "compare",
     "check_function", "check_prediction", "check_project", "check_tensor", "check_value", "note_prediction",
     "show_scorecard", "environment_report", "explore", "get_device", "is_headless",
     "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",
