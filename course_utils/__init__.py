@@ -14,6 +14,7 @@ from .history import History
 from .metrics import ShapeMismatchError, accuracy, binary_accuracy
 from .models import hog_features, imagenet_classes, load_mobilenet_v2, make_digit_cnn, preprocess_imagenet
 from .plot import new_figure, plot_curves, plot_history, show_images
+from .prose import prose
 from .repro import course_version, environment_report, get_device, is_headless, seed_everything
 from .results import read_results, record, smoke_mode, use_smoke_mode
 from .sections import skip_unless
@@ -37,7 +38,7 @@ __all__ = [
     "imagenet_classes", "integrated_gradients", "load_minilm", "load_mobilenet_v2", "make_digit_cnn", "mean_pool",
     "nats_to_bits", "occlusion", "preprocess_imagenet", "rank_correlation", "saliency", "split_text", "tokenize",
     # reproducibility, results, comparisons, figures, widgets, exercises
-    "Comparison", "compare",
+    "Comparison", "compare", "prose",
     "check_function", "check_prediction", "check_project", "check_tensor", "check_value", "note_prediction",
     "show_scorecard", "environment_report", "explore", "get_device", "is_headless",
     "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",

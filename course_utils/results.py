@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["record", "result_entry", "read_results", "use_smoke_mode", "smoke_mode", "RESULT_KEY",
+__all__ = ["record", "recorded", "result_entry", "read_results", "use_smoke_mode", "smoke_mode", "RESULT_KEY",
            "SMOKE_ENV_VAR"]
 
 RESULT_KEY = "course_result"
@@ -26,6 +26,7 @@ SMOKE_ENV_VAR = "COURSE_SMOKE"
 """Environment variable that turns on smoke mode (``1``) whatever the ``parameters`` cell says."""
 
 _mode: dict[str, bool] = {}  # {"smoke": bool} once a chapter has called use_smoke_mode
+_recorded: dict[str, float | int | str | bool] = {}   # name -> value of every result recorded in this kernel
 
 
 def _env_smoke() -> bool:
@@ -104,6 +105,7 @@ def record(name: str, value: Any, *, unit: str = "", smoke: bool | None = None) 
         raise TypeError(f"unit must be a string such as 's' or '%', got {type(unit).__name__}")
     smoke = smoke_mode() if smoke is None else smoke
     entry = result_entry(name, value, smoke=smoke)
+    _recorded[name] = entry["value"]
     text = f"{name} = {_format(entry['value'])}{(' ' + unit) if unit else ''}" + ("  [smoke]" if smoke else "")
     try:
         from IPython import get_ipython
@@ -118,6 +120,11 @@ def record(name: str, value: Any, *, unit: str = "", smoke: bool | None = None) 
                  + (f" {unit}" if unit else "") + (" *(smoke)*" if smoke else "")},
                 raw=True, metadata={RESULT_KEY: entry})
     return value
+
+
+def recorded() -> dict[str, float | int | str | bool]:
+    """Every result recorded in this kernel so far, ``{name: value}`` (the last value of each name)."""
+    return dict(_recorded)
 
 
 def read_results(notebook: str | Path | dict) -> dict[str, dict[str, Any]]:

@@ -40,13 +40,16 @@ def mathjax_files() -> Path:
 
 
 def stage_notebook(path: Path, dest: Path) -> None:
-    """Copy a notebook, marking its solution cells so that myst-nb collapses their source."""
+    """Copy a notebook, marking its solution cells so that myst-nb collapses their source, and its prose cells
+    (paragraphs rendered from recorded results) so that only their text shows."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:
             cell.metadata["tags"] = [*tags, "hide-input"]
             cell.metadata["mystnb"] = {**cell.metadata.get("mystnb", {}), **SOLUTION_PROMPTS}
+        elif "prose" in tags:   # a paragraph rendered from the recorded results: show the text, not its code
+            cell.metadata["tags"] = [*tags, "remove-input"]
     nbformat.write(nb, dest / path.name)
 
 
