@@ -200,7 +200,8 @@ def _papermill(src: Path, work: Path, source: dict[str, Any], *, smoke: bool, ti
 
 def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: float) -> None:
     """Write the executed ``nb`` over ``src`` (atomically): injected parameters cell removed, the outputs of
-    ``solution`` cells cleared (their checks would show the answers), code hash stamped into ``metadata.course``."""
+    ``solution`` cells cleared (their checks would show the answers), code hash stamped into ``metadata.course``
+    (which keeps its other keys, such as ``introduces``)."""
     import torch
 
     nb["cells"] = [c for c in nb["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
@@ -209,7 +210,8 @@ def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: floa
             cell["outputs"] = []
     if isinstance(nb["metadata"].get("papermill"), dict):
         nb["metadata"]["papermill"]["output_path"] = str(src)  # not the working copy's name
-    nb["metadata"][META_KEY] = {"code_sha256": code_hash(nb), "smoke": smoke, "seconds": round(seconds, 1),
+    kept = nb["metadata"].get(META_KEY) if isinstance(nb["metadata"].get(META_KEY), dict) else {}
+    nb["metadata"][META_KEY] = {**kept, "code_sha256": code_hash(nb), "smoke": smoke, "seconds": round(seconds, 1),
                                 "python": platform.python_version(), "torch": torch.__version__}
     write_atomic(src, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 

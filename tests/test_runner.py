@@ -114,6 +114,7 @@ def test_successful_in_place_run_replaces_the_source_and_stamps_it(tmp_path, cap
     src = chapter(tmp_path / "08_fine.ipynb", "answer = 6 * 7\nanswer", "print('the answer is', answer)")
     solution = json.loads(src.read_text())
     solution["cells"][2]["metadata"]["tags"] = ["solution"]
+    solution["metadata"]["course"] = {"introduces": ["nn.Linear"], "seconds": 1.0}
     src.write_text(json.dumps(solution))
     out = tmp_path / "build"
     stale = out / "failed" / src.name  # what an earlier failed run kept
@@ -122,7 +123,8 @@ def test_successful_in_place_run_replaces_the_source_and_stamps_it(tmp_path, cap
     assert main([str(src), "--in-place", "--out", str(out)]) == 0
     nb = json.loads(src.read_text())
     assert nb["metadata"]["course"]["code_sha256"] == code_hash(nb)
-    assert nb["metadata"]["course"]["smoke"] is False
+    assert nb["metadata"]["course"]["smoke"] is False and nb["metadata"]["course"]["seconds"] != 1.0
+    assert nb["metadata"]["course"]["introduces"] == ["nn.Linear"], "the chapter's own metadata is kept"
     assert nb["metadata"]["papermill"]["output_path"] == str(src)
     assert not [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert "".join(nb["cells"][1]["outputs"][0]["data"]["text/plain"]) == "42"
