@@ -155,18 +155,32 @@ def check_function(fn: Callable[..., Any], reference: Callable[..., Any], inputs
             return _report(False, name, f"raised {type(err).__name__}: {err}")
         if got is None:
             return _not_attempted(name, hint)
-        want = reference(*args)
-        if isinstance(want, torch.Tensor):
-            if not isinstance(got, torch.Tensor) or got.shape != want.shape or not torch.allclose(
-                    got.detach().double(), want.detach().double(), rtol=rtol, atol=atol):
-                detail = (f"shape {tuple(got.shape)} vs expected {tuple(want.shape)}"
-                          if isinstance(got, torch.Tensor) and got.shape != want.shape
-                          else f"got {got!r}, expected {want!r}")
-                return _report(False, name, f"wrong result for input shapes "
-                                            f"{[tuple(a.shape) if hasattr(a, 'shape') else a for a in args]}: {detail}")
-        elif got != want:
-            return _report(False, name, f"for input {args!r} got {got!r}, expected {want!r}")
+        wrong = _function_result_wrong(got, reference(*args), rtol, atol)
+        if wrong:
+            shown = [tuple(a.shape) if hasattr(a, "shape") else a for a in args]
+            return _report(False, name, f"for inputs {shown}: {wrong}")
     return _report(True, name, f"matches the reference on {len(inputs)} input(s)")
+
+
+def _function_result_wrong(got: Any, want: Any, rtol: float, atol: float) -> str:
+    """How ``got`` differs from ``want`` (type, shape, the first differing value), without showing ``want``;
+    "" when they match."""
+    if isinstance(want, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return f"returned a {type(got).__name__}, expected a tensor"
+        if got.shape != want.shape:
+            return f"shape {tuple(got.shape)} but expected {tuple(want.shape)}"
+        a, e = got.detach().cpu().double(), want.detach().cpu().double()
+        bad = ~torch.isclose(a, e, rtol=rtol, atol=atol)
+        if not bad.any():
+            return ""
+        i = int(bad.flatten().nonzero()[0])
+        idx = tuple(int(v) for v in torch.unravel_index(torch.tensor(i), e.shape)) if e.dim() else ()
+        return (f"{int(bad.sum())} of {e.numel()} values differ; at index {idx} you "
+                + _how_far(float(a.flatten()[i]), float(e.flatten()[i])))
+    if isinstance(want, (int, float)) and not isinstance(want, bool) and isinstance(got, (int, float)):
+        return "" if abs(got - want) <= atol + rtol * abs(want) else _how_far(float(got), float(want))
+    return "" if got == want else f"returned {got!r}, which is not it"
 
 
 def note_prediction(prediction: Any, *, name: str, hint: str) -> bool:
@@ -273,10 +287,10 @@ def check_project(build: Callable[[], Any] | None, measure: Callable[[Any], Mapp
             continue
         met = value >= target if op == ">=" else value <= target
         parts.append(f"{key} {_fmt(value)} (goal {op} {_fmt(target)}{'' if met else ': missed'})")
-        missed += [] if met else [key]
+        missed += [] if met else [f"{key} ({'too low' if op == '>=' else 'too high'})"]
     parts += [f"{key} {_fmt(float(v))}" for key, v in measured.items() if key not in goals]
     verdict = "; ".join(parts)
-    return _report(not missed, name, verdict if not missed else f"{', '.join(missed)} short of the goal. {verdict}")
+    return _report(not missed, name, verdict if not missed else f"missed the goal for {', '.join(missed)}. {verdict}")
 
 
 def show_scorecard() -> None:

@@ -39,7 +39,16 @@ def test_wrong_answers_say_how_they_are_wrong_without_the_answer(capsys):
     assert not check_tensor(torch.ones(3), torch.ones(2), name="shape", hint="")
     assert not check_tensor(torch.tensor([1.0, 5.0]), torch.tensor([1.0, 2.0]), name="vals", hint="")
     assert not check_function(lambda x: 1 / 0, torch.relu, [(torch.randn(3),)], name="err", hint="")
+    assert not check_function(lambda x: x + 1, torch.relu, [(torch.tensor([-1.0, 2.0]),)], name="fvals", hint="")
+    assert not check_function(lambda x: x[:1], torch.relu, [(torch.tensor([-1.0, 2.0]),)], name="fshape", hint="")
+    assert not check_function(lambda x: x.tolist(), torch.relu, [(torch.tensor([-1.0, 2.0]),)], name="ftype", hint="")
+    assert not check_function(lambda k: 2 * k, lambda k: 3 * k, [(7,)], name="fint", hint="")
+    assert not check_function(lambda k: "b", lambda k: "a", [(7,)], name="fstr", hint="")
     out = capsys.readouterr().out
+    assert "[fvals] Not yet: for inputs [(2,)]: 1 of 2 values differ; at index (1,) you got 3, which is too high" in out
+    assert "[fshape] Not yet: for inputs [(2,)]: shape (1,) but expected (2,)" in out
+    assert "returned a list, expected a tensor" in out and "[fint] Not yet: for inputs [7]: got 14, which is too low" in out
+    assert "returned 'b', which is not it" in out and "expected 21" not in out and "'a'" not in out
     assert "got 2, which is too low by about 33%" in out and "about 10 times the answer" in out
     assert "wrong sign" in out and "'tanh' is not it. Hint: the one with a kink" in out and "relu" not in out
     assert "shape (3,) but expected (2,)" in out
@@ -97,9 +106,9 @@ def test_a_project_is_measured_by_the_checker(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[proj] Not attempted yet. Hint: train a small model" and out[1] == out[0]
     assert out[2].startswith("[proj] Correct! accuracy 0.93 (goal >= 0.9); parameters 800 (goal <= 1,000); seconds ")
-    assert out[3].startswith("[proj] Not yet: accuracy, parameters short of the goal. accuracy 0.85 (goal >= 0.9: "
-                             "missed); parameters 5,000 (goal <= 1,000: missed)")
-    assert "accuracy short of the goal" in out[4]
+    assert out[3].startswith("[proj] Not yet: missed the goal for accuracy (too low), parameters (too high). accuracy "
+                             "0.85 (goal >= 0.9: missed); parameters 5,000 (goal <= 1,000: missed)")
+    assert "missed the goal for accuracy (too low)." in out[4]
     assert "your build() raised ZeroDivisionError" in out[5] and "measuring what build() returned raised KeyError" in out[6]
 
 

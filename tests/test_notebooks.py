@@ -80,7 +80,8 @@ def check_names(cell: dict) -> set[str]:
 def check_exercises(cells: list[dict]) -> None:
     """At least 6 exercises, 2 of them predictions inside the chapter, 1 a project; each with a hidden,
     Colab-form solution that asserts its check and describes a plausible wrong answer; a scorecard at the end."""
-    body_end = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "## Summary" in src(c))
+    body_end = next(i for i, c in enumerate(cells)
+                    if c["cell_type"] == "markdown" and re.search(r"^## (\d+\.\d+ )?Summary", src(c), re.M))
     exercises = [c for c in cells if "exercise" in tags(c)]
     assert len(exercises) >= 6, f"{len(exercises)} cells tagged 'exercise'; a chapter has at least 6"
     predicts = [i for i, c in enumerate(cells) if "predict" in tags(c)]
