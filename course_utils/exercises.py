@@ -82,8 +82,8 @@ def _how_far(value: float, expected: float) -> str:
     """How a number is wrong, without giving the answer away: the direction and the rough size."""
     if math.isnan(value):
         return "got nan (not a number)"
-    if expected == 0:
-        return f"got {value:.6g}, which is too {'high' if value > 0 else 'low'}"
+    if expected == 0 or value == 0:
+        return f"got {value:.6g}, which is too {'high' if value > expected else 'low'}"
     if value != 0 and (value > 0) != (expected > 0):
         return f"got {value:.6g}, which has the wrong sign"
     rel = (value - expected) / abs(expected)
@@ -94,12 +94,13 @@ def _how_far(value: float, expected: float) -> str:
 
 
 def check_value(answer: Any, expected: float | int | str, *, name: str, hint: str,
-                rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+                rtol: float | None = None, atol: float | None = None) -> bool:
     """Grade a single number or string answer.
 
     Args:
         answer: the learner's value (None means not attempted); a 0-d tensor is accepted.
-        expected: the right value; numbers are compared with ``rtol``/``atol``.
+        expected: the right value; a whole number (``int``) must be matched exactly, a float within
+            ``rtol``/``atol`` (default 1e-4 relative, 1e-6 absolute).
         name: the exercise's name, shown in the message; hint: shown when not attempted.
     Returns:
         True when correct. Neither message shows ``expected``; a wrong number is said to be too
@@ -114,6 +115,9 @@ def check_value(answer: Any, expected: float | int | str, *, name: str, hint: st
         value = float(answer.item() if hasattr(answer, "item") else answer)
     except (TypeError, ValueError, RuntimeError):
         return _report(False, name, f"expected a number, got {type(answer).__name__} {answer!r}")
+    exact = isinstance(expected, int) and not isinstance(expected, bool)
+    rtol = (0.0 if exact else 1e-4) if rtol is None else rtol
+    atol = (0.0 if exact else 1e-6) if atol is None else atol
     ok = abs(value - expected) <= atol + rtol * abs(expected)
     return _report(ok, name, "your value matches" if ok else _how_far(value, float(expected)))
 
@@ -210,7 +214,7 @@ def _prediction_error(prediction: Any, measured: Any, within: float | None, fact
         p, m = float(prediction), float(measured)
     except (TypeError, ValueError):
         return False, f"expected a number, got {type(prediction).__name__} {prediction!r}"
-    text = f"you predicted {p:.4g}; measured {m:.4g}"
+    text = f"you predicted {_fmt(p)}; measured {_fmt(m)}"
     if within is not None:
         off = abs(p - m)
         return off <= within, f"{text}: off by {off:.3g} ({'within' if off <= within else 'more than'} {within:g})"

@@ -134,7 +134,7 @@ def add_wrong_answers(nb: dict[str, Any]) -> dict[str, Any]:
             code = "\n".join([f"# a plausible wrong answer: {wrong.get('why', '')}", *lines])
             cells.append({"cell_type": "code", "id": f"wrong-{cell.get('id', len(cells))}",
                           "metadata": {"tags": ["wrong-answer"]}, "outputs": [],
-                          "execution_count": None, "source": code.replace("assert check_", "check_")})
+                          "execution_count": None, "source": re.sub(r"^(\s*)assert ", r"\1", code, flags=re.M)})
         cells.append(cell)
     copy["cells"] = cells
     return copy

@@ -36,6 +36,8 @@ def test_wrong_answers_say_how_they_are_wrong_without_the_answer(capsys):
     assert not check_value(30.0, 3.0, name="v10", hint="")
     assert not check_value(-3.0, 3.0, name="sign", hint="")
     assert not check_value("tanh", "relu", name="word", hint="the one with a kink")
+    assert not check_value(1_640_010, 1_640_000, name="count", hint="")   # whole numbers must match exactly
+    assert not check_value(0, 2.5, name="zero", hint="")
     assert not check_tensor(torch.ones(3), torch.ones(2), name="shape", hint="")
     assert not check_tensor(torch.tensor([1.0, 5.0]), torch.tensor([1.0, 2.0]), name="vals", hint="")
     assert not check_function(lambda x: 1 / 0, torch.relu, [(torch.randn(3),)], name="err", hint="")
@@ -50,6 +52,8 @@ def test_wrong_answers_say_how_they_are_wrong_without_the_answer(capsys):
     assert "returned a list, expected a tensor" in out and "[fint] Not yet: for inputs [7]: got 14, which is too low" in out
     assert "returned 'b', which is not it" in out and "expected 21" not in out and "'a'" not in out
     assert "got 2, which is too low by about 33%" in out and "about 10 times the answer" in out
+    assert "[count] Not yet: got 1.64001e+06, which is too high by less than 1%" in out
+    assert "[zero] Not yet: got 0, which is too low" in out
     assert "wrong sign" in out and "'tanh' is not it. Hint: the one with a kink" in out and "relu" not in out
     assert "shape (3,) but expected (2,)" in out
     assert "at index (1,) you got 5, about 2.5 times the answer" in out and "ZeroDivisionError" in out
@@ -73,6 +77,7 @@ def test_predictions_say_how_far_off_and_why(capsys):
     assert check_prediction(200, 130, name="f", hint="", why="w", factor=2)
     assert not check_prediction(1000, 130, name="f", hint="", why="w", factor=2)
     assert not check_prediction(-1, 130, name="f", hint="", why="w", factor=2)
+    assert not check_prediction(321_000, 321_322, name="big", hint="", why="w", within=10)
     assert check_prediction("GPT", "gpt", name="c", hint="", why="w")
     assert not check_prediction("lstm", "gpt", name="c", hint="", why="w")
     assert check_prediction((2, 3), torch.Size([2, 3]), name="s", hint="", why="w")
@@ -82,6 +87,7 @@ def test_predictions_say_how_far_off_and_why(capsys):
     out = capsys.readouterr().out
     assert "[p] Noted: you predict 0.7" in out and "off by 0.051 (within 0.1). Why: a line gets 3 corners" in out
     assert "off by 0.301 (more than 0.1)" in out and "a factor of 7.69 apart (more than 2)" in out
+    assert "you predicted 321,000; measured 321,322: off by 322 (more than 10)" in out
     assert "you predicted 'lstm'; the measurement says 'gpt'" in out and "expected a number, got str" in out
 
 

@@ -63,3 +63,17 @@ def test_bad_options_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main([str(make(tmp_path)), "--timeout", "0"])
     assert exc.value.code == 2 and "--timeout" in capsys.readouterr().err
+
+
+def test_a_wrong_answer_is_the_solution_edited_with_every_assert_dropped():
+    from course_utils.grade import add_wrong_answers
+    solution = {"cell_type": "code", "id": "s1", "metadata": {"tags": ["solution"], "wrong_answer": {
+        "why": "off by one", "replace": [["x = 3", "x = 4"]]}}, "outputs": [], "execution_count": None,
+        "source": "# @title Solution\nx = 3\nassert x > 0, 'positive'\nassert check_value(x, 3, name='x', hint='')"}
+    cells = add_wrong_answers({"cells": [solution]})["cells"]
+    assert [c["metadata"]["tags"] for c in cells] == [["wrong-answer"], ["solution"]] and cells[0]["id"] == "wrong-s1"
+    assert cells[0]["source"] == ("# a plausible wrong answer: off by one\nx = 4\nx > 0, 'positive'\n"
+                                  "check_value(x, 3, name='x', hint='')")
+    solution["metadata"]["wrong_answer"]["replace"] = [["y = 1", "y = 2"]]
+    with pytest.raises(ValueError, match="'y = 1' is not in its code"):
+        add_wrong_answers({"cells": [solution]})
