@@ -26,8 +26,12 @@ _MISSING: dict[str, str] = {}   # marker -> what is missing, for every requireme
 
 
 def _skip_marked_cells(lines: list[str]) -> list[str]:
-    """IPython input transformer: a cell whose first line is a missing requirement's marker only prints a note."""
-    first = lines[0].strip() if lines else ""
+    """IPython input transformer: a cell whose first line is a missing requirement's marker only prints a note.
+
+    A cell that starts with a Colab form title (``# @title ...``, as solution cells do) may carry the marker
+    on its second line."""
+    heads = [line.strip() for line in lines[:2]]
+    first = heads[1] if len(heads) == 2 and heads[0].startswith("# @title") else (heads[0] if heads else "")
     if first in _MISSING:
         return [f"print({f'skipped: this cell needs {_MISSING[first]}, which is not available (see the note above)'!r})\n"]
     return lines

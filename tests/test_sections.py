@@ -25,6 +25,15 @@ def test_marked_cells_are_skipped_with_a_note_when_the_requirement_is_missing(sh
     assert shell.run_cell("x_unmarked = 41 + 1").success and shell.user_ns["x_unmarked"] == 42
 
 
+def test_a_solution_cell_carries_the_marker_below_its_form_title(shell, capsys):
+    skip_unless("# needs Fashion-MNIST", False, "Fashion-MNIST", install="-")
+    capsys.readouterr()
+    cell = '# @title Solution (try the exercise first) { display-mode: "form" }\n# needs Fashion-MNIST\nraise NameError("x")'
+    assert shell.run_cell(cell).success
+    assert "skipped: this cell needs Fashion-MNIST" in capsys.readouterr().out
+    assert shell.run_cell("# @title Solution\nz_titled = 3").success and shell.user_ns["z_titled"] == 3
+
+
 def test_nothing_changes_when_the_requirement_is_met_and_registering_twice_is_harmless(shell, capsys):
     skip_unless("# needs espeak-ng", False, "espeak-ng", install="-")
     assert skip_unless("# needs espeak-ng", True, "espeak-ng", install="-") is True
@@ -40,8 +49,9 @@ def test_a_marker_must_be_one_comment_line(marker):
         skip_unless(marker, True, "x", install="-")
 
 
-def test_a_chapter_without_fashion_mnist_skips_those_sections_and_runs_to_the_end(tmp_path, monkeypatch):
-    """Chapter 04 offline on a machine without Debian's Fashion-MNIST (Colab offline, macOS, Windows)."""
+@pytest.mark.parametrize("chapter", ["04_convolutional_networks", "11b_challenges_overfitting_adversarial"])
+def test_a_chapter_without_fashion_mnist_skips_those_sections_and_runs_to_the_end(tmp_path, monkeypatch, chapter):
+    """Chapters 04 and 11b offline on a machine without Debian's Fashion-MNIST (Colab offline, macOS, Windows)."""
     import json
     from pathlib import Path
 
@@ -49,13 +59,13 @@ def test_a_chapter_without_fashion_mnist_skips_those_sections_and_runs_to_the_en
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_HIDE_PATHS", "/usr/share/datasets")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "empty"))
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "04_convolutional_networks.ipynb"
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{chapter}.ipynb"
     run = execute_notebook(path, tmp_path / path.name, smoke=True, timeout=300)
     assert run.error is None, run.error
     cells = json.loads((tmp_path / path.name).read_text())["cells"]
     text = ["".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
     assert any(t.startswith("NOTE: Fashion-MNIST") and "apt-get install dataset-fashion-mnist" in t for t in text)
-    marked = [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).startswith("# needs Fashion-MNIST")]
-    assert len(marked) >= 4 and all("skipped: this cell needs Fashion-MNIST" in "".join(o.get("text", ""))
+    marked = [c for c in cells if c["cell_type"] == "code" and "# needs Fashion-MNIST" in "".join(c["source"]).split("\n")[:2]]
+    assert len(marked) >= 2 and all("skipped: this cell needs Fashion-MNIST" in "".join(o.get("text", ""))
                                     for c in marked for o in c["outputs"])
     assert any("explore(" in "".join(c["source"]) for c in cells), "the rest of the chapter still ran"
