@@ -49,9 +49,10 @@ def test_a_marker_must_be_one_comment_line(marker):
         skip_unless(marker, True, "x", install="-")
 
 
-@pytest.mark.parametrize("chapter", ["04_convolutional_networks", "11b_challenges_overfitting_adversarial"])
+@pytest.mark.parametrize("chapter", ["04_convolutional_networks", "04b_making_deep_networks_train",
+                                     "11a_challenges_data_compute_black_box", "11b_challenges_overfitting_adversarial"])
 def test_a_chapter_without_fashion_mnist_skips_those_sections_and_runs_to_the_end(tmp_path, monkeypatch, chapter):
-    """Chapters 04 and 11b offline on a machine without Debian's Fashion-MNIST (Colab offline, macOS, Windows)."""
+    """Every chapter that uses Fashion-MNIST, offline on a machine without Debian's Fashion-MNIST (Colab offline, macOS, Windows)."""
     import json
     from pathlib import Path
 
