@@ -38,6 +38,14 @@ def test_the_scorecard_reports_each_exercise_and_ignores_solutions(tmp_path, cap
     assert out.rstrip().endswith("1 of 5 correct")
 
 
+def test_with_solutions_the_solved_exercises_are_correct(tmp_path, capsys):
+    path = make(tmp_path, CELLS[:2] + CELLS[5:6])
+    assert main([str(path), "--with-solutions", "--json", str(tmp_path / "card.json")]) == 0
+    assert json.loads((tmp_path / "card.json").read_text()) == [
+        {"name": "untouched", "status": "correct", "message": "your value matches"}]
+    assert capsys.readouterr().out.rstrip().endswith("1 of 1 correct")
+
+
 def test_the_scorecard_of_an_executed_notebook_is_read_from_its_outputs():
     stream = {"output_type": "stream", "name": "stdout", "text": "[a] Correct! 3\n[b] Not yet: got 1, expected 2\n"}
     nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [stream]},
