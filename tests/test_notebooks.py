@@ -146,6 +146,61 @@ def test_smoke_run_with_papermill(path, tmp_path, monkeypatch):
         assert check(run.results[name]["value"], smoke), f"{name} = {run.results[name]['value']} outside {smoke}"
 
 
+PLUMBING = {"nn.Module", "nn.Sequential", "nn.ModuleList", "nn.ModuleDict", "nn.Parameter", "nn.ParameterList",
+            "nn.Identity", "nn.Flatten", "nn.Unflatten"}   # containers and reshapes, not layers to teach
+
+
+def layers_used(nb: dict) -> set[str]:
+    """The ``nn.`` layers and ``F.`` operations a notebook's code cells call."""
+    code = "\n".join(src(c) for c in nb["cells"] if c["cell_type"] == "code")
+    return {f"nn.{n}" for n in re.findall(r"\bnn\.([A-Z]\w*)", code)} | {f"F.{n}" for n in re.findall(r"\bF\.([a-z_]\w*)", code)}
+
+
+def mentioned(name: str, prose: str) -> bool:
+    """``nn.MaxPool2d`` counts as mentioned by "max-pool", ``nn.CrossEntropyLoss`` by "cross-entropy"."""
+    key = re.sub(r"[^a-z0-9]", "", name.split(".", 1)[1].lower())
+    for suffix in ("loss", "2d", "1d"):
+        key = key[:-len(suffix)] if key.endswith(suffix) and len(key) > len(suffix) + 2 else key
+    return key in re.sub(r"[^a-z0-9]", "", prose.lower())
+
+
+def teaching_problems(chapters: list[tuple[str, dict]]) -> list[str]:
+    """What breaks "teach before use" in ``chapters`` (name, notebook), in course order."""
+    taught: set[str] = set()
+    problems = []
+    for name, nb in chapters:
+        introduces = set(nb["metadata"].get("course", {}).get("introduces", []))
+        prose = "\n".join(src(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+        early = layers_used(nb) - taught - introduces - PLUMBING
+        if early:
+            problems.append(f"{name} uses {sorted(early)} before a chapter teaches them: teach a short version here "
+                            f"and add them to metadata.course.introduces, or point back to where they are taught")
+        unnamed = sorted(n for n in introduces if not mentioned(n, prose))
+        if unnamed:
+            problems.append(f"{name} introduces {unnamed} without naming them in its prose")
+        taught |= introduces
+    return problems
+
+
+def test_no_layer_before_it_is_taught():
+    """Each chapter lists in metadata.course.introduces the layers and operations it teaches, its prose names
+    each, and its code uses none that neither it nor an earlier chapter introduces."""
+    assert teaching_problems([(p.name, load(p)) for p in NOTEBOOKS]) == []
+
+
+def test_a_layer_used_early_is_caught():
+    def nb(code, prose, introduces):
+        return {"metadata": {"course": {"introduces": introduces}},
+                "cells": [{"cell_type": "markdown", "source": prose}, {"cell_type": "code", "source": code}]}
+    first = nb("nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU())", "A convolution, then a ReLU.", ["nn.Conv2d", "nn.ReLU"])
+    later = nb("nn.BatchNorm2d(8); F.max_pool2d(x, 2)", "Max pooling.", ["F.max_pool2d"])
+    assert teaching_problems([("a", first), ("b", later)]) == [
+        "b uses ['nn.BatchNorm2d'] before a chapter teaches them: teach a short version here and add them to "
+        "metadata.course.introduces, or point back to where they are taught"]
+    assert teaching_problems([("a", nb("nn.GELU()", "An MLP.", ["nn.GELU"]))]) == [
+        "a introduces ['nn.GELU'] without naming them in its prose"]
+
+
 def check_drill(executed: dict) -> None:
     """Untouched exercises are not attempted, each wrong answer is rejected with a reason, each solution is correct."""
     learner = {**executed, "cells": [c for c in executed["cells"] if "wrong-answer" not in tags(c)]}
