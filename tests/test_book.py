@@ -229,6 +229,7 @@ def test_every_page_in_chromium(served):
         page.goto(served + "search.html?q=gradient", wait_until="load")
         page.wait_for_function("() => /finished/.test(document.querySelector('.search-summary')?.textContent)",
                                timeout=30_000)     # (it fetches each page found for its snippet)
+        page.wait_for_load_state("networkidle")   # "finished" shows before the snippets' fetches end; let them end
         found = {re.split("[?#]", a)[0] for a in page.eval_on_selector_all("#search-results a", "as => as.map(a => a.href)")}
         assert len(found) >= 3, f"searching 'gradient' found {found}"
         # a collapsed solution opens on a click and shows its highlighted code
