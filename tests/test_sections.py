@@ -67,6 +67,10 @@ def test_a_chapter_without_fashion_mnist_skips_those_sections_and_runs_to_the_en
     text = ["".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
     assert any(t.startswith("NOTE: Fashion-MNIST") and "apt-get install dataset-fashion-mnist" in t for t in text)
     marked = [c for c in cells if c["cell_type"] == "code" and "# needs Fashion-MNIST" in "".join(c["source"]).split("\n")[:2]]
-    assert len(marked) >= 2 and all("skipped: this cell needs Fashion-MNIST" in "".join(o.get("text", ""))
-                                    for c in marked for o in c["outputs"])
+    # each marked cell printed the note instead of running (a stray stream from elsewhere, such as a warning
+    # printed late by a thread, may land beside it; seen once in CI)
+    texts = {c["id"]: ["".join(o.get("text", "")) for o in c["outputs"]] for c in marked}
+    assert len(marked) >= 2 and all(any("skipped: this cell needs Fashion-MNIST" in t for t in ts)
+                                    for ts in texts.values()), texts
+    assert not [o for c in marked for o in c["outputs"] if o["output_type"] == "error"]
     assert any("explore(" in "".join(c["source"]) for c in cells), "the rest of the chapter still ran"
