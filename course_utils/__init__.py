@@ -7,6 +7,7 @@ from .batches import LengthBatches, MapBatches, TensorBatches
 from .bert import encode_sentences, load_minilm, mean_pool, tokenize
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .compare import Comparison, compare
+from .competition import Competition
 from .data import DATASETS, DataSplits, dataset_available, list_datasets, load_dataset, load_text
 from .exercises import check_function, check_prediction, check_project, check_tensor, check_value, note_prediction, show_scorecard
 from .explain import grad_cam, heatmap, integrated_gradients, occlusion, rank_correlation, saliency
@@ -19,7 +20,7 @@ from .repro import course_version, environment_report, get_device, is_headless, 
 from .results import read_results, record, smoke_mode, use_smoke_mode
 from .sections import skip_unless
 from .sources import ChecksumError, DataSourceError
-from .tables import load_ratings, load_sentiment, load_series
+from .tables import load_bioactivity, load_ratings, load_sentiment, load_series
 from .text import CharLSTM, CharVocab, char_windows, generate, nats_to_bits, split_text
 from .train import NonFiniteLossError, evaluate, fit, predict
 from .widgets import explore
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     # batches and data
     "DATASETS", "ChecksumError", "DataSourceError", "DataSplits", "LengthBatches", "MapBatches", "TensorBatches",
-    "dataset_available", "list_datasets", "load_dataset", "load_ratings", "load_sentiment", "load_series", "load_text",
+    "dataset_available", "list_datasets", "load_bioactivity", "load_dataset", "load_ratings", "load_sentiment", "load_series", "load_text",
     # training
     "CheckpointError", "History", "NonFiniteLossError", "ShapeMismatchError", "accuracy", "binary_accuracy",
     "evaluate", "fit", "load_checkpoint", "predict", "save_checkpoint",
@@ -38,7 +39,7 @@ __all__ = [
     "imagenet_classes", "integrated_gradients", "load_minilm", "load_mobilenet_v2", "make_digit_cnn", "mean_pool",
     "nats_to_bits", "occlusion", "preprocess_imagenet", "rank_correlation", "saliency", "split_text", "tokenize",
     # reproducibility, results, comparisons, figures, widgets, exercises
-    "Comparison", "compare", "prose",
+    "Comparison", "Competition", "compare", "prose",
     "check_function", "check_prediction", "check_project", "check_tensor", "check_value", "note_prediction",
     "show_scorecard", "environment_report", "explore", "get_device", "is_headless",
     "new_figure", "plot_curves", "plot_history", "read_results", "record", "seed_everything", "show_images",

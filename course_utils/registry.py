@@ -168,12 +168,15 @@ DATASETS: dict[str, Source] = {
         readme_name="retina photograph (no labels)",
     ),
     "skimage_samples": Source(
-        name="skimage_samples", description="scikit-image's sample photographs 'camera' (512x512 grey) and "
-                                            "'chelsea' (a cat, 300x451 colour), used to show filters and saliency",
-        licence="CC0 (no copyright restrictions)",
-        attribution="L. Varshney (camera) and S. van der Walt (chelsea), as bundled by scikit-image",
-        install="pip install scikit-image", loader="skimage.data.camera(), skimage.data.chelsea()",
-        readme_name="sample photographs 'camera' and 'chelsea'",
+        name="skimage_samples", description="scikit-image's sample photographs 'camera' (512x512 grey), "
+                                            "'chelsea' (a cat, 300x451 colour) and 'astronaut' (512x512 colour), "
+                                            "used to show filters, colour channels and saliency",
+        licence="CC0 (camera, chelsea); public domain (astronaut, NASA)",
+        attribution="L. Varshney (camera), S. van der Walt (chelsea) and NASA (astronaut: Eileen Collins), as bundled "
+                    "by scikit-image",
+        install="pip install scikit-image",
+        loader="skimage.data.camera(), skimage.data.chelsea(), skimage.data.astronaut()",
+        readme_name="sample photographs 'camera', 'chelsea' and 'astronaut'",
     ),
     "espeak_ng": Source(
         name="espeak_ng", description="spoken digits synthesised at run time by the espeak-ng speech synthesiser "
@@ -194,6 +197,21 @@ DATASETS: dict[str, Source] = {
         licence="MIT", attribution="Farama Foundation, Gymnasium (after Barto, Sutton and Anderson, 1983)",
         install="pip install gymnasium==1.4.0 pygame==2.6.1", loader="gymnasium.make('CartPole-v1')",
         readme_name="CartPole-v1",
+    ),
+    "chembl_nav17": Source(
+        name="chembl_nav17", description="1,017 aryl sulfonamides tested against the sodium channel Nav1.7: "
+                                         "SMILES and pIC50 (ChEMBL document CHEMBL2321810)",
+        licence="CC BY-SA 3.0 (ChEMBL); RDKit, which ships the files, is BSD-3-Clause",
+        attribution="ChEMBL (EMBL-EBI), document CHEMBL2321810, as shipped in rdkit==2026.9.1 "
+                    "(Contrib/FreeWilson/data)",
+        install="pip install --no-deps rdkit==2026.9.1",
+        files=(DataFile("CHEMBL2321810.smi", "3feff3aa19f16c7a3aa8695acddd442d1fb3d582485bb7fe8754e7b36dc1894f",
+                        (sources.in_data_dir("CHEMBL2321810.smi"),
+                         sources.in_package("rdkit", "Contrib/FreeWilson/data/CHEMBL2321810.smi"))),
+               DataFile("CHEMBL2321810_act.csv", "e74db717fa4704befa07eb41ad4845fa437bf3c12eb2b6a854576dbd2e8819fa",
+                        (sources.in_data_dir("CHEMBL2321810_act.csv"),
+                         sources.in_package("rdkit", "Contrib/FreeWilson/data/CHEMBL2321810_act.csv")))),
+        loader="load_bioactivity()", readme_name="Nav1.7 sulfonamides (1,017 molecules with pIC50)",
     ),
 }
 """Every source the course reads, by name: what it is, its licence, its files (with sha256) and its loader."""

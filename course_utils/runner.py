@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import report
 from .report import NotebookRun, cell_source, committed_runtimes, describe_failure, first_line, status_line, write_atomic, write_report
 from .results import read_results
 
@@ -198,10 +199,10 @@ def _papermill(src: Path, work: Path, source: dict[str, Any], *, smoke: bool, ti
     return None
 
 
-def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: float) -> None:
+def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: float, cpu: float | None = None) -> None:
     """Write the executed ``nb`` over ``src`` (atomically): injected parameters cell removed, the outputs of
     ``solution`` cells cleared (their checks would show the answers), code hash stamped into ``metadata.course``
-    (which keeps its other keys, such as ``introduces``)."""
+    (which keeps its other keys, such as ``introduces``), with the wall and the kernel's CPU seconds."""
     import torch
 
     nb["cells"] = [c for c in nb["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
@@ -213,11 +214,12 @@ def _replace_source(src: Path, nb: dict[str, Any], *, smoke: bool, seconds: floa
     kept = nb["metadata"].get(META_KEY) if isinstance(nb["metadata"].get(META_KEY), dict) else {}
     nb["metadata"][META_KEY] = {**kept, "code_sha256": code_hash(nb), "smoke": smoke, "seconds": round(seconds, 1),
                                 "python": platform.python_version(), "torch": torch.__version__}
+    nb["metadata"][META_KEY]["cpu_seconds"] = None if cpu is None else round(cpu, 1)
     write_atomic(src, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def _finish(src: Path, work: Path, dst: Path, nb: dict[str, Any] | None, *, failed: bool, smoke: bool,
-            seconds: float) -> Path | None:
+            seconds: float, cpu: float | None = None) -> Path | None:
     """After an ``in_place`` run: the source replaced on success, the working copy kept at ``dst`` on
     failure. Returns where the executed notebook now is."""
     try:
@@ -229,7 +231,7 @@ def _finish(src: Path, work: Path, dst: Path, nb: dict[str, Any] | None, *, fail
         if nb is None:
             raise OutputError(f"papermill reported success but {work} is not a readable notebook; "
                               f"{src} was left as it was")
-        _replace_source(src, nb, smoke=smoke, seconds=seconds)
+        _replace_source(src, nb, smoke=smoke, seconds=seconds, cpu=cpu)
         dst.unlink(missing_ok=True)  # an older failed copy is out of date now
         return src
     except OSError as err:
@@ -268,15 +270,15 @@ def execute_notebook(src: Path, dst: Path, *, smoke: bool, timeout: int, in_plac
     except OSError as err:
         raise OutputError(f"cannot create {dst.parent}: {_reason(err)}") from err
     headless_env(smoke, widgets)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), report.children_cpu_seconds()
     try:
         error = _papermill(src, work, source, smoke=smoke, timeout=timeout, kernel=kernel)
         if error is not None and kernel_start_failed(error):  # a port taken by another process meanwhile: once more
             error = _papermill(src, work, source, smoke=smoke, timeout=timeout, kernel=kernel)
-        seconds = time.perf_counter() - t0
+        seconds, cpu1 = time.perf_counter() - t0, report.children_cpu_seconds()
         nb = _read_notebook(work)
-        output = _finish(src, work, dst, nb, failed=error is not None, smoke=smoke,
-                         seconds=seconds) if in_place else work
+        output = _finish(src, work, dst, nb, failed=error is not None, smoke=smoke, seconds=seconds,
+                         cpu=None if cpu0 is None or cpu1 is None else cpu1 - cpu0) if in_place else work
     finally:
         if in_place:
             work.unlink(missing_ok=True)

@@ -1,11 +1,11 @@
 """Datasets that are not tensors, returned as pandas objects: a time series, labelled text and ratings.
 
 All live in the registry of :mod:`course_utils.data` (``DATASETS["co2"]``, ``DATASETS["rotten_tomatoes"]``,
-``DATASETS["movielens"]``), so their files are found offline and checked by sha256 exactly like the image datasets.
+``DATASETS["movielens"]``, ``DATASETS["chembl_nav17"]``), so their files are found offline and checked by sha256 exactly like the image datasets.
 
 Introduced in notebooks/05_recurrent_networks.ipynb (the CO2 series) and
 notebooks/06b_pretrained_bert.ipynb (the review snippets); the film ratings in
-notebooks/10c_recommendation.ipynb.
+notebooks/10c_recommendation.ipynb; the molecules in notebooks/09c_drug_discovery.ipynb.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 from .data import DATASETS, get_source
 from .sources import find_file
 
-__all__ = ["load_series", "load_sentiment", "load_ratings"]
+__all__ = ["load_series", "load_sentiment", "load_ratings", "load_bioactivity"]
 
 
 def load_series(name: str = "co2") -> pd.Series:
@@ -79,3 +79,22 @@ def load_ratings(name: str = "movielens") -> pd.DataFrame:
     frame.insert(0, "item", pd.factorize(frame["movieId"], sort=True)[0].astype(np.int64))
     frame.insert(0, "user", pd.factorize(frame["userId"], sort=True)[0].astype(np.int64))
     return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+def load_bioactivity(name: str = "chembl_nav17") -> pd.DataFrame:
+    """Molecules and their measured activity, read from the installed ``rdkit`` package (checked by sha256).
+
+    Returns:
+        a DataFrame with columns ``mol_id`` (str, the molecule's id in the source file), ``smiles`` (str, the molecule as a
+        SMILES string) and ``pic50`` (float64: -log10 of the half-maximal inhibitory concentration in mol/l;
+        higher is more potent), in the order of the source file.
+    """
+    info = get_source(name, read_by="load_bioactivity")
+    smiles = pd.read_csv(find_file(info, info.files[0]), sep=" ", header=None, names=["smiles", "id"])
+    activity = pd.read_csv(find_file(info, info.files[1])).rename(columns={"Name": "id", "Act": "pic50"})
+    frame = smiles.merge(activity, on="id", how="inner", validate="one_to_one")
+    if len(frame) != len(smiles):
+        raise ValueError(f"{name}: {len(smiles) - len(frame)} molecules have no activity; the files do not match")
+    frame.insert(0, "mol_id", frame.pop("id").astype(str))
+    frame["pic50"] = frame["pic50"].astype(np.float64)
+    return frame[["mol_id", "smiles", "pic50"]]

@@ -139,6 +139,16 @@ def test_non_tensor_datasets_point_to_their_loader():
         load_dataset("rotten_tomatoes")
 
 
+def test_nav17_molecules_pair_every_smiles_with_its_activity():
+    from course_utils import load_bioactivity
+    frame = load_bioactivity()
+    assert list(frame.columns) == ["mol_id", "smiles", "pic50"] and len(frame) == 1_017 and frame["mol_id"].is_unique
+    assert frame["pic50"].between(4, 10).all() and frame["smiles"].str.len().min() > 10
+    assert frame.iloc[0].tolist() == ["1520012", "O=S(=O)(Nc1cccs1)c2ccc(Oc3ccccc3c4ccccc4)c(c2)C#N", 5.48]
+    with pytest.raises(KeyError, match="load_bioactivity"):
+        load_dataset("chembl_nav17")
+
+
 def test_movielens_ratings_have_dense_codes_and_the_published_counts():
     from course_utils import load_ratings
     frame = load_ratings()

@@ -1,6 +1,7 @@
 """Every chapter notebook: its anatomy, its committed full-mode outputs, and a smoke run with papermill.
 
-(nbval runs every notebook as well: ``pytest --nbval-lax notebooks`` in ``make test``.)
+(``make test`` also runs nbval on chapter 00, to prove ``pytest --nbval-lax notebooks/X.ipynb`` works; on every
+chapter it would repeat this papermill run's no-error check, one more execution of each notebook.)
 """
 from __future__ import annotations
 

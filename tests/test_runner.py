@@ -1,5 +1,6 @@
 import errno
 import json
+import sys
 import logging
 import os
 from pathlib import Path
@@ -80,6 +81,9 @@ def test_report_charts_runtimes_and_flags_chapters_over_budget(tmp_path):
     (tmp_path / "08_bad.ipynb").write_text("{")
     reference = committed_runtimes([nb, tmp_path / "08_bad.ipynb", tmp_path / "missing.ipynb"])
     assert reference == {"07_slow": {"committed full run (CPU)": 321.5, "committed full run (GPU)": 9.0}}
+    loaded = tmp_path / "09_loaded.ipynb"   # a run that shared its machine: the kernel's CPU seconds are the better measure
+    loaded.write_text(json.dumps({"cells": [], "metadata": {"course": {"seconds": 400.0, "cpu_seconds": 95.5, "smoke": False}}}))
+    assert committed_runtimes([loaded]) == {"09_loaded": {"committed full run (CPU)": 95.5}}
     runs = [NotebookRun("07_slow", nb, 301.0, {}), NotebookRun("08_fast", None, 12.0, {})]
     md, page = write_report(runs, tmp_path / "out", smoke=False, reference=reference)
     text = md.read_text()
@@ -124,6 +128,8 @@ def test_successful_in_place_run_replaces_the_source_and_stamps_it(tmp_path, cap
     nb = json.loads(src.read_text())
     assert nb["metadata"]["course"]["code_sha256"] == code_hash(nb)
     assert nb["metadata"]["course"]["smoke"] is False and nb["metadata"]["course"]["seconds"] != 1.0
+    cpu = nb["metadata"]["course"]["cpu_seconds"]   # the kernel's CPU time: what a quiet machine's wall time would be
+    assert cpu is None if sys.platform == "win32" else 0 < cpu < 60
     assert nb["metadata"]["course"]["introduces"] == ["nn.Linear"], "the chapter's own metadata is kept"
     assert nb["metadata"]["papermill"]["output_path"] == str(src)
     assert not [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
