@@ -5,7 +5,9 @@ A single run decides nothing: two models trained with different seeds differ by 
 runs both arms with the same seeds, reports each arm's mean and 95% confidence interval (Student's t on
 the per-seed values), and says "A better" or "B better" only when the two intervals do not overlap;
 overlapping intervals give "no clear difference", and fewer than two seeds give "undetermined". The rule
-is conservative on purpose: what it calls a difference is one a learner can trust.
+is conservative on purpose: what it calls a difference is one a learner can trust. When a seed moves both
+arms together (the same data split, the same test set), ``paired=True`` decides from the interval of the
+per-seed differences instead, which is sharper: a model behind on every split is then found behind.
 :meth:`Comparison.figure` plots every seed's value with the means and intervals;
 :meth:`Comparison.record` records ``<name>_seeds``, ``<name>_verdict`` and each arm's mean.
 
@@ -64,12 +66,14 @@ class Comparison:
     seeds: tuple[int, ...]
     higher_is_better: bool
     verdict: str
+    difference: ArmSummary | None = None   # paired: the per-seed differences a - b, their mean and interval
 
     def __str__(self) -> str:
         def arm(s: ArmSummary) -> str:
             spread = "" if math.isnan(s.low) else f" (95% interval {s.low:.4g} to {s.high:.4g})"
             return f"{s.name}: {self.metric} {s.mean:.4g}{spread}"
-        return f"{arm(self.a)}; {arm(self.b)}; over {len(self.seeds)} seed(s): {self.verdict}"
+        paired = "" if self.difference is None else f"; {arm(self.difference)} (paired)"
+        return f"{arm(self.a)}; {arm(self.b)}{paired}; over {len(self.seeds)} seed(s): {self.verdict}"
 
     def figure(self, title: str = "") -> Figure:
         """Each seed's value as a dot, each arm's mean as a bar with its 95% interval; returns the Figure."""
@@ -89,12 +93,15 @@ class Comparison:
         return fig
 
     def record(self, name: str) -> Comparison:
-        """Record ``<name>_seeds``, ``<name>_verdict`` and ``<name>_<arm>_mean`` for both arms; returns self."""
+        """Record ``<name>_seeds``, ``<name>_verdict`` and ``<name>_<arm>_mean`` for both arms (and, paired,
+        ``<name>_mean_difference``); returns self."""
         from .results import record
         record(f"{name}_seeds", len(self.seeds))
         record(f"{name}_verdict", self.verdict)
         for s in (self.a, self.b):
             record(f"{name}_{_key(s.name)}_mean", s.mean)
+        if self.difference is not None:
+            record(f"{name}_mean_difference", self.difference.mean)
         return self
 
 
@@ -102,7 +109,13 @@ def _key(name: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "arm"
 
 
-def _verdict(a: ArmSummary, b: ArmSummary, higher_is_better: bool) -> str:
+def _verdict(a: ArmSummary, b: ArmSummary, higher_is_better: bool, difference: ArmSummary | None = None) -> str:
+    if difference is not None:   # paired: does the interval of the differences a - b exclude zero?
+        if math.isnan(difference.low):
+            return "undetermined"
+        if difference.low > 0 or difference.high < 0:
+            return f"{a.name if (difference.low > 0) == higher_is_better else b.name} better"
+        return "no clear difference"
     if any(math.isnan(v) for v in (a.low, a.high, b.low, b.high)):
         return "undetermined"
     if a.low > b.high or b.low > a.high:
@@ -125,7 +138,7 @@ def _run(arm: str, fn: Callable[[int], Any], seed: int) -> float:
 
 def compare(run_a: Callable[[int], Any], run_b: Callable[[int], Any], *, seeds: int | Sequence[int],
             names: tuple[str, str] = ("A", "B"), metric: str = "value", higher_is_better: bool = True,
-            progress: bool = True) -> Comparison:
+            paired: bool = False, progress: bool = True) -> Comparison:
     """Run both arms for each seed and compare them.
 
     Args:
@@ -133,6 +146,8 @@ def compare(run_a: Callable[[int], Any], run_b: Callable[[int], Any], *, seeds: 
         seeds: how many seeds (0, 1, ...), or the seeds themselves; both arms get the same ones.
         names: the arms' names, used in the verdict; metric: what the number is, for the figure.
         higher_is_better: False for losses and errors.
+        paired: the seed moves both arms together (same split, same test set): decide from the 95% interval of
+            the per-seed differences ``a - b`` (a "better" only when it excludes zero).
         progress: a tqdm bar over the runs.
     Raises:
         ValueError: no seeds, repeated seeds, two arms with the same name, or a non-finite result;
@@ -154,4 +169,7 @@ def compare(run_a: Callable[[int], Any], run_b: Callable[[int], Any], *, seeds: 
             bar.update()
     bar.close()
     a, b = (ArmSummary(n, tuple(values[n]), *interval(values[n])) for n in names)
-    return Comparison(metric, a, b, tuple(seed_list), higher_is_better, _verdict(a, b, higher_is_better))
+    diffs = [x - y for x, y in zip(a.values, b.values)]
+    difference = ArmSummary(f"{names[0]} - {names[1]}", tuple(diffs), *interval(diffs)) if paired else None
+    return Comparison(metric, a, b, tuple(seed_list), higher_is_better, _verdict(a, b, higher_is_better, difference),
+                      difference)

@@ -72,3 +72,30 @@ def test_figure_and_record(capsys):
     assert c.record("depth") is c
     out = capsys.readouterr().out
     assert "depth_seeds = 3" in out and "depth_verdict = ResNet better" in out and "depth_plain_cnn_mean = 0.79" in out
+
+
+def test_paired_finds_a_small_consistent_gap_that_overlapping_intervals_miss():
+    def mf(seed):                                       # the split moves both models together
+        return random.Random(seed).gauss(0.85, 0.02)
+
+    def ncf(seed):
+        return mf(seed) + 0.01 + random.Random(seed + 77).gauss(0, 0.001)
+
+    unpaired = compare(mf, ncf, seeds=4, names=("MF", "NCF"), metric="RMSE", higher_is_better=False, progress=False)
+    paired = compare(mf, ncf, seeds=4, names=("MF", "NCF"), metric="RMSE", higher_is_better=False, paired=True,
+                     progress=False)
+    assert unpaired.verdict == "no clear difference" and unpaired.difference is None
+    assert paired.verdict == "MF better" and paired.difference.mean == pytest.approx(-0.01, abs=0.002)
+    assert "MF - NCF: RMSE -0.01" in str(paired) and "(paired)" in str(paired)
+    assert compare(mf, ncf, seeds=1, paired=True, progress=False).verdict == "undetermined"
+    noise = [compare(noisy(0.5, 0.05, 10 * r), noisy(0.5, 0.05, 10 * r + 5000), seeds=4, paired=True,
+                     progress=False).verdict for r in range(200)]
+    assert sum(v != "no clear difference" for v in noise) <= 20, "about 5% false alarms at the 95% level"
+
+
+def test_paired_record_adds_the_mean_difference():
+    from course_utils import results
+    results._recorded.clear()
+    compare(noisy(1, 0.1), noisy(2, 0.1, 9), seeds=3, names=("a", "b"), paired=True, progress=False).record("ab")
+    assert set(results.recorded()) == {"ab_seeds", "ab_verdict", "ab_a_mean", "ab_b_mean", "ab_mean_difference"}
+    results._recorded.clear()
