@@ -283,7 +283,7 @@ EXPECTATIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "detection_map50_no_suppression": ((0, 1), (0.8, 0.95)),
         "detection_precision_thr03": ((0, 1), (0.85, 0.97)),
         "detection_precision_thr03_no_suppression": ((0, 1), (0.4, 0.75)),
-        "segmentation_miou": ((0, 1), (0.8, 0.92)),
+        "segmentation_miou": ((0, 1), (0.78, 0.92)),
         "segmentation_miou_digits": ((0, 1), (0.75, 0.92)),
         "segmentation_pixel_accuracy": ((0, 1), (0.985, 0.999)),
         "segmentation_background_share": ((0.95, 0.975), (0.955, 0.97)),
