@@ -1,7 +1,8 @@
-"""Datasets that are not tensors, returned as pandas objects: a time series, labelled text and ratings.
+"""Datasets that are not tensors, returned as pandas objects: a time series, labelled text, ratings and molecules.
 
 All live in the registry of :mod:`course_utils.data` (``DATASETS["co2"]``, ``DATASETS["rotten_tomatoes"]``,
-``DATASETS["movielens"]``, ``DATASETS["chembl_nav17"]``), so their files are found offline and checked by sha256 exactly like the image datasets.
+``DATASETS["movielens"]``, ``DATASETS["chembl_nav17"]``), so their files are found offline and checked by sha256
+exactly like the image datasets.
 
 Introduced in notebooks/05_recurrent_networks.ipynb (the CO2 series) and
 notebooks/06b_pretrained_bert.ipynb (the review snippets); the film ratings in

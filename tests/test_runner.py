@@ -1,8 +1,8 @@
 import errno
 import json
-import sys
 import logging
 import os
+import sys
 from pathlib import Path
 
 import nbformat
