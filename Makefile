@@ -57,9 +57,9 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Each chapter is executed once here with papermill (the exercise drill and every check of its outputs) and
-# once in JupyterLab in Chromium; nbval runs one chapter, to prove `pytest --nbval-lax notebooks/X.ipynb`
-# works for a maintainer, not all of them: in lax mode it would only repeat the papermill run's no-error check.
+# Each chapter is executed once here, as a drill with every check of its outputs: in JupyterLab in Chromium
+# (tests/test_browser.py, in two halves, one per xdist worker), or with papermill where there is no browser.
+# Chapter 00 also runs with papermill and with nbval, to prove `pytest --nbval-lax notebooks/X.ipynb` works.
 NBVAL_CHAPTER := notebooks/00_getting_started.ipynb
 test: setup lint
 	OMP_NUM_THREADS=1 COURSE_HEADLESS=1 COURSE_SMOKE=1 COURSE_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadscope \

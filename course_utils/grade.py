@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ExerciseResult", "scorecard", "grade_notebook", "format_scorecard", "add_wrong_answers", "main"]
+__all__ = ["ExerciseResult", "output_text", "scorecard", "grade_notebook", "format_scorecard", "add_wrong_answers", "main"]
 
 CHECK_LINE = re.compile(r"^\[(?P<name>[^\]\n]+)\] (?P<status>Correct!|Not yet:|Not attempted yet\.|Noted:)(?P<rest>.*)$",
                         re.M)
@@ -42,6 +42,20 @@ def _text(output: dict[str, Any]) -> str:
     return text if isinstance(text, str) else "".join(text)
 
 
+def output_text(outputs: list[dict[str, Any]]) -> str:
+    """The text of a cell's outputs, one output after another. A stream continues the stream before it (a
+    line can be split between two writes); any other output, such as a progress bar that a frontend saved
+    without a final newline, starts and ends a line of its own, so a check line after it stays a line."""
+    text, last = "", None
+    for output in outputs:
+        stream = output.get("name") if output.get("output_type") == "stream" else None
+        if text and not text.endswith("\n") and (stream is None or stream != last):
+            text += "\n"
+        text += _text(output)
+        last = stream
+    return text
+
+
 def _tags(cell: dict[str, Any]) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
@@ -60,7 +74,7 @@ def scorecard(nb: dict[str, Any], *, with_solutions: bool = False) -> list[Exerc
             continue
         outputs = cell.get("outputs", [])
         found = False
-        for match in CHECK_LINE.finditer("".join(_text(o) for o in outputs)):
+        for match in CHECK_LINE.finditer(output_text(outputs)):
             found = True
             results[match["name"]] = ExerciseResult(match["name"], STATUS[match["status"]], match["rest"].strip())
         if not found and "exercise" in _tags(cell):

@@ -179,11 +179,12 @@ DATASETS: dict[str, Source] = {
         readme_name="sample photographs 'camera', 'chelsea' and 'astronaut'",
     ),
     "espeak_ng": Source(
-        name="espeak_ng", description="spoken digits synthesised at run time by the espeak-ng speech synthesiser "
-                                      "(many voices, speeds and pitches)",
+        name="espeak_ng", description="speech synthesised at run time by the espeak-ng speech synthesiser (many "
+                                      "voices, speeds and pitches): spoken digits, wake-phrase streams, speakers",
         licence="GPL-3.0 program; the generated audio is ours", attribution="the eSpeak NG project",
         install="sudo apt-get install espeak-ng (Debian/Ubuntu; brew install espeak-ng on macOS)",
-        loader="the espeak-ng program (chapter 09b)", readme_name="spoken digits, synthesised",
+        loader="the espeak-ng program (chapter 09b)",
+        readme_name="spoken digits, the wake-phrase streams and the speaker-verification voices (09b), synthesised",
     ),
     "pocketsphinx_testdata": Source(
         name="pocketsphinx_testdata", description="a few real recordings of spoken words and numbers (16 kHz WAV)",

@@ -1,8 +1,11 @@
 """Every chapter run the way a learner runs it: in JupyterLab, in a real browser, through the UI.
 
-A JupyterLab server (token-protected, localhost only) serves a copy of the notebooks; Playwright
-drives the system Chromium (browsers cannot be downloaded here) to open each one, run all cells
-(smoke mode, widgets built), save it, and check that no cell failed. In chapters with an
+A JupyterLab server (token-protected, localhost only) serves a drill copy of the notebooks (a plausible wrong
+answer before each exercise's solution); Playwright drives the system Chromium (browsers cannot be downloaded
+here) to open each one, run all cells (smoke mode, widgets built), save it, and check that no cell failed, then
+applies the smoke run's checks to the saved notebook (``tests/smoke_checks.py``: the drill, the recorded results
+and their ranges, nothing left in the kernel's temporary folder). This is the chapter's one smoke execution in
+``make test``; without a browser, ``tests/test_notebooks.py`` runs the same checks with papermill. In chapters with an
 interactive explorer, one control is changed and its figure must change; the notebook is then saved,
 its kernel shut down, and reopened: the explorer's figure must still show. Screenshots are written to
 build/screenshots/. Skipped where Chromium or Playwright is absent (`.ci/run` installs Chromium).
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,11 +22,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from smoke_checks import CHROMIUM, check_smoke_run, write_drill
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 SHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements.txt)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian: apt-get install chromium)")
 
@@ -45,9 +47,10 @@ def lab(tmp_path_factory):
     """A JupyterLab server on a copy of the notebooks; yields (base URL, token, folder)."""
     folder = tmp_path_factory.mktemp("lab")
     for nb in NOTEBOOKS:
-        shutil.copy(nb, folder / nb.name)
+        write_drill(nb, folder / nb.name)
+    (folder / "tmp").mkdir()   # the kernels' temporary folder: a chapter leaves nothing there
     port, token = free_port(), "course-browser-test"
-    env = {**os.environ, "COURSE_SMOKE": "1", "COURSE_HEADLESS": "0", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "COURSE_SMOKE": "1", "COURSE_HEADLESS": "0", "OMP_NUM_THREADS": "1", "TMPDIR": str(folder / "tmp")}
     log = open(folder / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -160,8 +163,8 @@ def reopen_shows_the_figure(page, base: str, token: str, path: Path) -> None:
     page.screenshot(path=str(SHOTS / f"{path.stem}_reopened.png"))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_jupyterlab(lab, browser, path):
+def run_in_jupyterlab(lab, browser, path: Path) -> None:
+    """Run all of the chapter's drill copy through the UI, check what it saved, try its explorer."""
     base, token, folder = lab
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -190,6 +193,8 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
                   if o["output_type"] == "error"]
         assert not errors, f"{path.name}: cells failed in JupyterLab: {errors}"
         assert all(c["execution_count"] for c in code), f"{path.name}: some code cells did not run"
+        check_smoke_run(path.stem, nb)
+        assert not list((folder / "tmp").glob("ddp_*")), f"{path.name} left temporary folders behind"
         if any("explore(" in "".join(c["source"]) for c in code):
             accept_kernel_dialog(page)
             change_a_control(page, path.stem)
@@ -197,6 +202,23 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
     finally:
         page.close()
         shut_down_kernels(base, token)
+
+
+# Two halves, so that pytest-xdist's loadscope (make test runs -n 2) can give one to each worker; a worker
+# starts its own JupyterLab and Chromium (module-scoped fixtures) for the half it runs.
+HALVES = (NOTEBOOKS[0::2], NOTEBOOKS[1::2])
+
+
+class TestFirstHalf:
+    @pytest.mark.parametrize("path", HALVES[0], ids=lambda p: p.stem)
+    def test_notebook_runs_in_jupyterlab(self, lab, browser, path):
+        run_in_jupyterlab(lab, browser, path)
+
+
+class TestSecondHalf:
+    @pytest.mark.parametrize("path", HALVES[1], ids=lambda p: p.stem)
+    def test_notebook_runs_in_jupyterlab(self, lab, browser, path):
+        run_in_jupyterlab(lab, browser, path)
 
 
 def shut_down_kernels(base: str, token: str) -> None:

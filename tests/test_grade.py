@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from course_utils.grade import ExerciseResult, format_scorecard, main, scorecard
+from course_utils.grade import ExerciseResult, format_scorecard, main, output_text, scorecard
 
 CELLS = [  # (source, tags)
     ("from course_utils import check_value, check_function", []),
@@ -55,6 +55,18 @@ def test_the_scorecard_of_an_executed_notebook_is_read_from_its_outputs():
     assert scorecard(nb) == [ExerciseResult("a", "correct", "3"), ExerciseResult("b", "not yet", "got 1, expected 2"),
                              ExerciseResult("cell 2", "not attempted", "the cell printed no check")]
     assert format_scorecard([], "x").endswith("no exercises found in this notebook")
+
+
+def test_a_check_line_after_a_progress_bar_saved_without_a_newline_is_still_read():
+    """JupyterLab saves a progress bar's text/plain without a final newline (seen in the browser test); a stream
+    split between two writes is still one line."""
+    bar = {"output_type": "display_data", "data": {"text/plain": "epochs: 100%|##########| 3/3"}, "metadata": {}}
+    err = {"output_type": "stream", "name": "stderr", "text": "\r 50%|#####     | 1/2"}
+    half = {"output_type": "stream", "name": "stdout", "text": "[p] Corr"}
+    rest = {"output_type": "stream", "name": "stdout", "text": "ect! 0.91 >= 0.9\n"}
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["exercise"]}, "outputs": [bar, err, half, rest]}]}
+    assert scorecard(nb) == [ExerciseResult("p", "correct", "0.91 >= 0.9")]
+    assert output_text([bar, half, rest]) == "epochs: 100%|##########| 3/3\n[p] Correct! 0.91 >= 0.9\n"
 
 
 @pytest.mark.parametrize("name, content", [("missing.ipynb", None), ("notes.txt", "hello"), ("bad.ipynb", "{")])

@@ -15,6 +15,13 @@ def test_runtime_column_prefers_the_kernels_cpu_seconds_and_keeps_the_gpu_part()
     assert readme_runtimes.runtime_cell({}, "garbled") == "not measured / not measured"
 
 
+def test_the_total_adds_up_the_chapters_and_says_where_it_stands_against_the_budget():
+    assert readme_runtimes.total_line([1000.4, 1400.0]).startswith(
+        "<!-- course-total --> **The whole course**: 2,400 CPU seconds (40.0 minutes) for 2 chapters, within the budget")
+    assert ", over the budget of 45 minutes" in readme_runtimes.total_line([2000.0, 1000.0])
+    assert "(1 chapter not measured), so far within" in readme_runtimes.total_line([100.0, None])
+
+
 def test_readme_table_matches_every_chapters_committed_runtime(capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     chapters = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
