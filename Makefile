@@ -63,7 +63,7 @@ lint: setup
 NBVAL_CHAPTER := notebooks/00_getting_started.ipynb
 test: setup lint
 	OMP_NUM_THREADS=1 COURSE_HEADLESS=1 COURSE_SMOKE=1 COURSE_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
-	  -p no:cacheprovider --nbval-lax --nbval-current-env tests $(NBVAL_CHAPTER)
+	  -p no:cacheprovider --durations=12 --nbval-lax --nbval-current-env tests $(NBVAL_CHAPTER)
 
 # The Colab simulation (README "On Colab"): the kernel runs in .venv-colab, Colab's preinstalled packages at
 # Colab's versions (colab/constraints.txt; rebuilt when it changes) on Python 3.11 with torch 2.13.0 CPU;
