@@ -173,30 +173,42 @@ def committed_runtimes(notebooks: list[Path]) -> dict[str, dict[str, float]]:
 def write_runtime_chart(runs: list[NotebookRun], path: Path, *, smoke: bool, device: str,
                         reference: dict[str, dict[str, float]] | None = None) -> None:
     """A horizontal bar chart of each notebook's runtime in this run, beside the committed runtimes in
-    ``reference``, with the budget as a dashed line and runs over it in red; written to ``path`` (PNG)."""
+    ``reference``, with the budget as a dashed line and runs over it in red; written to ``path`` (PNG).
+
+    The committed runtimes are full-mode runs: beside a smoke run they get a panel of their own, with the
+    full-mode budget, so that no bar is read against the other mode's line.
+    """
     import matplotlib
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    budget = BUDGET_SECONDS["smoke" if smoke else "full"]
     names = [r.name for r in runs]
-    series = {f"this run ({device})": [r.seconds for r in runs]}
-    for label in sorted({k for times in (reference or {}).values() for k in times}):
-        series[label] = [(reference or {}).get(n, {}).get(label, 0.0) for n in names]
-    fig = Figure(figsize=(8, 0.45 * len(names) + 1.5))
-    ax = fig.add_subplot()
-    height = 0.8 / len(series)
-    for k, (label, values) in enumerate(series.items()):
-        ys = [i + k * height for i in range(len(names))]
-        colours = ["tab:red" if k == 0 and v > budget else f"C{k}" for v in values]
-        ax.barh(ys, values, height=height, color=colours, label=label)
-    ax.axvline(budget, color="black", linestyle="--", label=f"budget {budget:.0f} s ({'smoke' if smoke else 'full'} mode)")
-    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))], names)
-    ax.invert_yaxis()
-    ax.set_xlabel("seconds")
-    ax.set_title(f"Runtime per chapter ({'smoke' if smoke else 'full'} mode); red: over budget")
-    ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
+    this = {f"this run ({device})": [r.seconds for r in runs]}
+    committed = {label: [(reference or {}).get(n, {}).get(label, 0.0) for n in names]
+                 for label in sorted({k for times in (reference or {}).values() for k in times})}
+    panels = [("smoke", this), ("full", committed)] if smoke and committed else [("smoke" if smoke else "full",
+                                                                                  {**this, **committed})]
+    fig = Figure(figsize=(8 if len(panels) == 1 else 11, 0.45 * len(names) + 1.5))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    colour = 0
+    for ax, (mode, series) in zip(axes, panels):
+        budget = BUDGET_SECONDS[mode]
+        height = 0.8 / len(series)
+        for k, (label, values) in enumerate(series.items()):
+            ys = [i + k * height for i in range(len(names))]
+            ax.barh(ys, values, height=height, label=label,
+                    color=["tab:red" if label in this and v > budget else f"C{colour}" for v in values])
+            colour += 1
+        ax.axvline(budget, color="black", linestyle="--", label=f"budget {budget:.0f} s ({mode} mode)")
+        ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))], names)
+        ax.set_xlabel("seconds")
+        ax.set_title(f"{mode} mode" if len(panels) > 1 else f"Runtime per chapter ({mode} mode)")
+        ax.legend(loc="lower right", fontsize="small")
+    axes[0].invert_yaxis()
+    if len(panels) > 1:
+        fig.suptitle("Runtime per chapter: this smoke run, and the committed full runs")
+    fig.text(0.01, 0.005, "red: this run over its budget", fontsize="small")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     try:
         fig.savefig(tmp, dpi=100)

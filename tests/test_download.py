@@ -15,7 +15,7 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 def named_gzip(path: Path, payload: bytes, name: str) -> None:
     """A gzip file whose header carries a file name, as Zalando's originals do (Debian's do not)."""
-    with open(path, "wb") as raw, gzip.GzipFile(filename=name, mode="wb", fileobj=raw, mtime=1) as gz:
+    with open(path, "wb") as raw, gzip.GzipFile(filename=name, mode="wb", fileobj=raw, mtime=1, compresslevel=1) as gz:
         gz.write(payload)
 
 

@@ -92,8 +92,11 @@ def test_report_charts_runtimes_and_flags_chapters_over_budget(tmp_path):
     png = tmp_path / "out" / "runtimes.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "<img src='runtimes.png'" in page.read_text()
     assert not list((tmp_path / "out").glob(".*tmp*")), "no temporary file left behind"
-    _, _ = write_report(runs[1:], tmp_path / "smoke", smoke=True)
+    _, _ = write_report(runs[1:], tmp_path / "smoke", smoke=True, reference=reference)
     assert "over the 30 s budget of smoke mode: none." in (tmp_path / "smoke" / "report.md").read_text()
+    # a smoke run is not drawn against the full-mode runs' budget: they get a second panel (a wider figure)
+    widths = [int.from_bytes(p.read_bytes()[16:20], "big") for p in (png, tmp_path / "smoke" / "runtimes.png")]
+    assert widths[1] > 1.2 * widths[0], widths   # the PNG header's width
 
 
 # --- real kernels (two starts) ---------------------------------------------------------------------
