@@ -103,8 +103,11 @@ def test_make_test_pip_runs_the_script_and_ci_calls_it():
     assert re.search(r"^test-pip:\n\t.*bash tools/pip_path.sh$", makefile, re.M)
     assert re.search(r"^\.PHONY:.*\btest-pip\b", makefile, re.M)
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    pip = [i for i, line in enumerate(ci) if line.startswith("make test-pip")]   # it may run in the background
-    assert pip and "make test" in ci and pip[0] > ci.index("make test")
+    assert "make test" in ci and "make test-colab || colab_rc=$?" in ci
+    # test-pip runs in the background, beside make test, in a clone of its own (both install with -e .)
+    pip = [line for line in ci if "make test-pip" in line and not line.lstrip().startswith("#")]
+    assert pip and re.search(r'cd "\$pip_src/repo" && make test-pip\).*&$', pip[0]), pip
+    assert any(line.startswith('wait "$pip_pid"') for line in ci), "CI must wait for test-pip and use its exit code"
 
 
 @pytest.mark.parametrize("line", [ln for lang, lines in fenced_blocks(section(README, "Getting started"))

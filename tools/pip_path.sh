@@ -2,7 +2,7 @@
 # The README's plain-pip path ("Getting started", Linux), checked end to end without make: a fresh
 # virtual environment in a temporary folder outside the repository, the README's pip commands, then one
 # chapter executed in smoke mode by the runner into a temporary folder. Exits non-zero on any failure.
-# `make test-pip` runs it and CI (.ci/run) runs it after `make test`, beside `make test-colab`; tests/test_getting_started.py
+# `make test-pip` runs it and CI (.ci/run) runs it beside `make test`, in a clone of its own; tests/test_getting_started.py
 # checks that the pip_install lines below are the README's pip lines. Run from anywhere:
 #   bash tools/pip_path.sh                 (PYTHON=python3.11, CHAPTER=notebooks/... to change)
 set -euo pipefail
