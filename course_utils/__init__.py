@@ -17,6 +17,7 @@ from .models import hog_features, imagenet_classes, load_mobilenet_v2, make_digi
 from .plot import new_figure, plot_curves, plot_history, show_images
 from .prose import prose
 from .repro import course_version, environment_report, get_device, is_headless, seed_everything
+from .repro import limit_blas_threads as _limit_blas_threads
 from .results import read_results, record, smoke_mode, use_smoke_mode
 from .sections import skip_unless
 from .sources import ChecksumError, DataSourceError
@@ -24,6 +25,8 @@ from .tables import load_bioactivity, load_ratings, load_sentiment, load_series
 from .text import CharLSTM, CharVocab, char_windows, generate, nats_to_bits, split_text
 from .train import NonFiniteLossError, evaluate, fit, predict
 from .widgets import explore
+
+_limit_blas_threads()   # NumPy's and SciPy's BLAS on one thread, measured faster here (COURSE_BLAS_THREADS=auto to opt out)
 
 __version__ = "0.1.0"
 

@@ -15,10 +15,44 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "environment_report", "is_headless", "course_version", "DEVICE_ENV_VAR"]
+__all__ = ["seed_everything", "get_device", "environment_report", "is_headless", "course_version", "DEVICE_ENV_VAR",
+           "BLAS_THREADS_ENV_VAR", "limit_blas_threads"]
 
 DEVICE_ENV_VAR = "COURSE_DEVICE"
 """Environment variable that overrides :func:`get_device` (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+
+BLAS_THREADS_ENV_VAR = "COURSE_BLAS_THREADS"
+"""Environment variable for :func:`limit_blas_threads`: a number of threads, or ``auto`` to leave BLAS alone."""
+
+
+def limit_blas_threads() -> int | None:
+    """Run NumPy's and SciPy's OpenBLAS on one thread (``COURSE_BLAS_THREADS`` chooses another number).
+
+    ``import course_utils`` calls this. The chapters' NumPy and scikit-learn work (logistic regression on
+    features, PCA, k-means) is small matrices, where a second BLAS thread costs more than it gives, and worse
+    while PyTorch's own threads still spin after a tensor operation: on 2 cores chapter 01's smoke run took
+    28.0 s with two BLAS threads and 18.5 s with one (``tests/test_repro.py`` checks the setting, the README
+    gives the measurements). PyTorch's threads are not touched.
+
+    Left alone when ``COURSE_BLAS_THREADS=auto``, or when ``OPENBLAS_NUM_THREADS`` is set and
+    ``COURSE_BLAS_THREADS`` is not (a choice someone made). Returns the number of threads set, or None.
+    """
+    raw = os.environ.get(BLAS_THREADS_ENV_VAR, "").strip()
+    if raw.lower() == "auto" or (not raw and "OPENBLAS_NUM_THREADS" in os.environ):
+        return None
+    try:
+        threads = int(raw or "1")
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"{BLAS_THREADS_ENV_VAR}={raw!r} is not a number of threads: use a whole number such as 1, "
+                         "or auto to leave NumPy's and SciPy's BLAS as it starts")
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)   # OpenBLAS libraries loaded later read it (SciPy's)
+    from threadpoolctl import ThreadpoolController
+    for lib in ThreadpoolController().lib_controllers:   # those loaded already (NumPy's)
+        if lib.internal_api == "openblas" and ("numpy" in lib.filepath or "scipy" in lib.filepath):
+            lib.set_num_threads(threads)
+    return threads
 
 
 def seed_everything(seed: int, *, deterministic: bool = False) -> None:

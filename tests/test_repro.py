@@ -1,4 +1,8 @@
+import json
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -88,3 +92,41 @@ def test_course_version_names_the_commit(monkeypatch):
             return json.dumps({"url": "https://github.com/x/y", "vcs_info": {"vcs": "git", "commit_id": "0123456789abcdef"}})
     monkeypatch.setattr(metadata, "distribution", lambda name: Installed())
     assert course_version() == "0.1.0 (commit 0123456789)"
+
+
+# --- NumPy's and SciPy's BLAS threads, set when course_utils is imported (fresh interpreters) ---------------
+
+BLAS_PROBE = """
+import json, sys
+if sys.argv[1] == "course": import course_utils
+import numpy, scipy.linalg, torch
+from threadpoolctl import threadpool_info
+blas = {i["filepath"]: i["num_threads"] for i in threadpool_info()
+        if i["internal_api"] == "openblas" and ("numpy" in i["filepath"] or "scipy" in i["filepath"])}
+print(json.dumps({"blas": sorted(blas.values()), "torch": torch.get_num_threads()}))
+"""
+
+
+def blas_threads(with_course: bool, **env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "COURSE_BLAS_THREADS")}
+    done = subprocess.run([sys.executable, "-c", BLAS_PROBE, "course" if with_course else "plain"],
+                          env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_course_puts_numpy_and_scipy_blas_on_one_thread_and_leaves_torch_alone():
+    plain, course = blas_threads(False), blas_threads(True)
+    assert plain["blas"] and course["blas"] == [1] * len(plain["blas"]), (plain, course)   # both libraries found
+    assert course["torch"] == plain["torch"]
+    assert blas_threads(True, COURSE_BLAS_THREADS="auto") == plain
+    two = blas_threads(False, OPENBLAS_NUM_THREADS="2")
+    assert blas_threads(True, OPENBLAS_NUM_THREADS="2") == two                                      # their choice
+    assert blas_threads(True, COURSE_BLAS_THREADS="2", OPENBLAS_NUM_THREADS="1")["blas"] == two["blas"]  # ours, when set
+
+
+def test_a_bad_blas_thread_count_stops_the_import_with_what_to_write():
+    done = subprocess.run([sys.executable, "-c", "import course_utils"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COURSE_BLAS_THREADS": "two"})
+    assert done.returncode != 0 and "COURSE_BLAS_THREADS='two' is not a number of threads" in done.stderr
