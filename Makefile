@@ -6,6 +6,7 @@
 #   make bench     fit() against a raw PyTorch loop
 #   make test-colab  every notebook in smoke mode as on Google Colab: Colab's package versions, its setup cells run
 #                    (the course installed from git), Debian's datasets hidden (tools/colab_sim.py)
+#   make colab-venv  only the venv make test-colab uses (built or found up to date)
 #   make test-colab-exact  the same on Colab's exact stack: Python 3.13, torch 2.11.0 (~5 GB download; by hand)
 #   make test-pip  the README's plain-pip steps in a fresh venv outside the repo, then chapter 00 in smoke mode
 #   make book      the executed notebooks as a static HTML book in build/book/ (Jupyter Book 1, config in book/)
@@ -22,7 +23,7 @@ FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SMOKE  ?=
 RUNFLAGS := $(if $(filter 1 yes true True,$(SMOKE)),--smoke)
 
-.PHONY: setup system-deps lint grade test test-colab test-colab-exact test-pip run execute lab bench book clean
+.PHONY: setup system-deps lint grade test test-colab colab-venv test-colab-exact test-pip run execute lab bench book clean
 
 setup: $(STAMP) system-deps
 
@@ -71,9 +72,15 @@ test: setup lint
 # is one, and torch 2.11.0 from PyPI (the CUDA build, about 5 GB).
 COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 
+COLAB_SIM := OMP_NUM_THREADS=1 $(BIN)/python tools/colab_sim.py --venv .venv-colab --python $(PYTHON) --torch torch==2.13.0 \
+	  $(FIND_LINKS)
+
 test-colab: $(STAMP) system-deps
-	OMP_NUM_THREADS=1 $(BIN)/python tools/colab_sim.py --venv .venv-colab --python $(PYTHON) --torch torch==2.13.0 \
-	  $(FIND_LINKS) --out build/colab-sim
+	$(COLAB_SIM) --out build/colab-sim
+
+# only the venv of test-colab (CI builds it at low priority while make test runs)
+colab-venv: $(STAMP)
+	$(COLAB_SIM) --build-only
 
 test-colab-exact: $(STAMP) system-deps
 	OMP_NUM_THREADS=1 $(BIN)/python tools/colab_sim.py --venv .venv-colab-exact --python $(COLAB_PYTHON) \

@@ -355,7 +355,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=2, help="notebooks at a time, each in its own runtime")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (clone, runtimes, working folders)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the venv (or find it up to date) and stop; CI builds it early, at low priority")
     return parser
+
+
+def build(args: argparse.Namespace) -> bool:
+    """:func:`build_venv` with the command's arguments."""
+    return build_venv(args.venv.resolve(), args.python, args.torch, torch_deps=args.torch_deps,
+                      find_links=[str(Path(d).resolve()) for d in args.find_links])
 
 
 def prepare(args: argparse.Namespace, tmp: Path) -> tuple[list[Runtime], dict[str, str], list[str]]:
@@ -363,8 +371,7 @@ def prepare(args: argparse.Namespace, tmp: Path) -> tuple[list[Runtime], dict[st
     the venv's packages (name -> version) and their differences from Colab's versions."""
     t0 = time.perf_counter()
     pristine = args.venv.resolve()
-    rebuilt = build_venv(pristine, args.python, args.torch, torch_deps=args.torch_deps,
-                         find_links=[str(Path(d).resolve()) for d in args.find_links])
+    rebuilt = build(args)
     baseline = installed(pristine)
     diff = differences(baseline, colab_versions())
     print(f"colab-sim: {args.venv} {'built' if rebuilt else 'up to date'} ({time.perf_counter() - t0:.0f} s), "
@@ -405,6 +412,15 @@ def write_summary(out: Path, runs: list[NotebookRun], diff: list[str], kernel: s
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.build_only:
+        t0 = time.perf_counter()
+        try:
+            rebuilt = build(args)
+        except SimError as err:
+            print(f"colab-sim: {err}", file=sys.stderr)
+            return 2
+        print(f"colab-sim: {args.venv} {'built' if rebuilt else 'up to date'} ({time.perf_counter() - t0:.0f} s)")
+        return 0
     notebooks = [p.resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     out = args.out.resolve()
     t0 = time.perf_counter()
