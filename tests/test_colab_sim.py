@@ -111,3 +111,23 @@ def test_the_kernel_is_colab_s_an_interactive_shell_with_google_colab_loaded(tmp
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     assert "".join(out).split() == ["google.colab._shell", "Shell", "True", "False"]
+
+
+def test_build_only_builds_the_venv_with_the_commands_arguments_and_stops(monkeypatch, tmp_path, capsys):
+    calls = []
+
+    def fake_build(venv, python, torch, *, torch_deps, find_links):
+        calls.append((venv, python, torch, torch_deps, find_links))
+        return True
+    monkeypatch.setattr(colab_sim, "build_venv", fake_build)
+    monkeypatch.setattr(colab_sim, "prepare", lambda *a: (_ for _ in ()).throw(AssertionError("ran chapters")))
+    assert colab_sim.main(["--build-only", "--venv", str(tmp_path / "v"), "--torch", "torch==2.13.0",
+                           "--find-links", str(tmp_path)]) == 0
+    assert calls == [((tmp_path / "v").resolve(), "python3", "torch==2.13.0", False, [str(tmp_path.resolve())])]
+    assert "built" in capsys.readouterr().out
+
+    def broken(*a, **k):
+        raise colab_sim.SimError("pip install -r requirements.txt failed")
+    monkeypatch.setattr(colab_sim, "build_venv", broken)
+    assert colab_sim.main(["--build-only", "--venv", str(tmp_path / "v")]) == 2
+    assert "pip install -r requirements.txt failed" in capsys.readouterr().err
