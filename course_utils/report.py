@@ -186,8 +186,10 @@ def write_runtime_chart(runs: list[NotebookRun], path: Path, *, smoke: bool, dev
     this = {f"this run ({device})": [r.seconds for r in runs]}
     committed = {label: [(reference or {}).get(n, {}).get(label, 0.0) for n in names]
                  for label in sorted({k for times in (reference or {}).values() for k in times})}
-    panels = [("smoke", this), ("full", committed)] if smoke and committed else [("smoke" if smoke else "full",
-                                                                                  {**this, **committed})]
+    if smoke and committed:    # each mode against its own budget
+        panels = [("smoke", this), ("full", committed)]
+    else:
+        panels = [("smoke" if smoke else "full", {**this, **committed})]
     fig = Figure(figsize=(8 if len(panels) == 1 else 11, 0.45 * len(names) + 1.5))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     colour = 0
